@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "clientela.core"
+    label = "core"
+    verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from clientela.core.events import CoreEvent, register_event_kinds
+
+        register_event_kinds(CoreEvent)

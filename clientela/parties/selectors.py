@@ -1,0 +1,90 @@
+"""Reads of organizations and contacts, always scoped to the person asking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from clientela.core.phones import phone_digits
+from clientela.core.selectors import visible_to
+from clientela.parties.models import Affiliation, Contact, ContactEmail, ContactPhone, Organization
+
+
+def organizations_visible_to(actor: Any) -> QuerySet[Organization]:
+    """Organizations ``actor`` may see, with what list pages and the API show loaded up front."""
+    return visible_to(Organization.objects.all(), actor).select_related("owner", "team").prefetch_related("tags")
+
+
+def contacts_visible_to(actor: Any) -> QuerySet[Contact]:
+    """Contacts ``actor`` may see; each with its emails, phones, tags and the organizations ``actor`` may see."""
+    affiliations = Affiliation.objects.filter(
+        organization__in=visible_to(Organization.objects.all(), actor).values("id")
+    ).select_related("organization")
+    return (
+        visible_to(Contact.objects.all(), actor)
+        .select_related("owner", "team")
+        .prefetch_related("tags", "emails", "phones", Prefetch("affiliations", queryset=affiliations))
+    )
+
+
+def organization_get(actor: Any, pk: Any) -> Organization:
+    """One visible organization, or Http404 (the same answer for someone else's and for a missing id)."""
+    return get_object_or_404(organizations_visible_to(actor), pk=pk)
+
+
+def contact_get(actor: Any, pk: Any) -> Contact:
+    return get_object_or_404(contacts_visible_to(actor), pk=pk)
+
+
+def organization_people(actor: Any, organization: Organization) -> QuerySet[Contact]:
+    """The contacts at ``organization`` that ``actor`` may see."""
+    return contacts_visible_to(actor).filter(affiliations__organization=organization).distinct()
+
+
+def contacts_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
+    """Contacts whose name, any email, any phone number or organization contains ``text``.
+
+    A simple search for lists; the full-text engine replaces it in a later issue.
+    """
+    text = " ".join(text.split())
+    if not text:
+        return queryset
+    condition = Q()
+    for word in text.split(" "):
+        word_condition = (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(primary_email__icontains=word)
+            | Exists(ContactEmail.objects.filter(contact=OuterRef("pk"), email__icontains=word))
+            | Exists(
+                Affiliation.objects.filter(contact=OuterRef("pk"), organization__name__icontains=word)
+            )
+        )
+        digits = phone_digits(word)
+        if len(digits) >= 3 and len(digits) >= len(word) - 4:
+            word_condition |= Exists(
+                ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits)
+            )
+        condition &= word_condition
+    # Phone numbers typed with spaces ("415 555 0100") are also searched as one run of digits.
+    digits = phone_digits(text)
+    if len(digits) >= 6 and " " in text:
+        condition |= Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits))
+    return queryset.filter(condition)
+
+
+def organizations_search(queryset: QuerySet[Organization], text: str) -> QuerySet[Organization]:
+    """Organizations whose name, domain, city or phone contains ``text``."""
+    text = " ".join(text.split())
+    if not text:
+        return queryset
+    condition = Q()
+    for word in text.split(" "):
+        word_condition = Q(name__icontains=word) | Q(domain__icontains=word) | Q(city__icontains=word)
+        digits = phone_digits(word)
+        if len(digits) >= 3:
+            word_condition |= Q(phone__contains=digits)
+        condition &= word_condition
+    return queryset.filter(condition)

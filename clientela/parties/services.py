@@ -1,0 +1,543 @@
+"""Writes on organizations and contacts.
+
+Every function checks the actor's role and scope, validates everything before writing anything, writes
+in one transaction, and records what changed on the record's timeline. Pages, the API, the CLI, imports
+and the demo all come through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clientela.core.custom_fields import custom_fields_clean, record_type_of
+from clientela.core.events import changes, event_record, snapshot
+from clientela.core.exceptions import ConflictError
+from clientela.core.locale import country_codes, currency_codes
+from clientela.core.models import Tag
+from clientela.core.ownership import ownership_resolve
+from clientela.core.permissions import Perm, require_perm
+from clientela.core.phones import phone_to_e164
+from clientela.core.selectors import custom_field_definitions_for, is_visible_to, visible_to
+from clientela.core.services import tag_get_or_create
+from clientela.parties.choices import EmailKind, PhoneKind
+from clientela.parties.events import ContactEvent, OrganizationEvent
+from clientela.parties.models import (
+    Affiliation,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Organization,
+)
+
+ORGANIZATION_FIELDS = (
+    "name",
+    "website",
+    "industry",
+    "size_band",
+    "phone",
+    "annual_revenue",
+    "currency",
+    "description",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "is_shared_with_team",
+)
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "job_title",
+    "lifecycle_stage",
+    "source",
+    "preferred_language",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "is_shared_with_team",
+)
+
+
+# -- shared by both record types ---------------------------------------------------------------
+
+
+def _assign_fields(record: models.Model, values: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValidationError({name: _("This field cannot be set.") for name in unknown})
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if name in ("country", "currency") and isinstance(value, str):
+            value = value.upper()
+        setattr(record, name, value)
+
+
+def _full_clean(record: models.Model, errors: dict[str, list[str]]) -> None:
+    """Model validation (lengths, choices, formats) merged into ``errors``."""
+    try:
+        record.full_clean(
+            exclude=["owner", "team", "custom_fields"], validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    country = getattr(record, "country", "")
+    if country and country not in country_codes():
+        errors.setdefault("country", []).append(_("Choose a country from the list."))
+
+
+def _custom_fields(record: Any, values: Mapping[str, Any] | None, errors: dict[str, list[str]]) -> None:
+    definitions = custom_field_definitions_for(record_type_of(type(record)))
+    if values is None and record.pk:
+        return
+    try:
+        record.custom_fields = custom_fields_clean(
+            definitions, dict(values or {}), current=record.custom_fields
+        )
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for key, messages in error.message_dict.items():
+                errors.setdefault(f"custom_fields.{key}", []).extend(messages)
+        else:
+            errors.setdefault("custom_fields", []).extend(error.messages)
+
+
+def _tags(names: Iterable[str | Tag] | None, actor: Any) -> list[Tag] | None:
+    if names is None:
+        return None
+    tags: dict[int, Tag] = {}
+    for item in names:
+        tag = item if isinstance(item, Tag) else tag_get_or_create(name=str(item), actor=actor)
+        tags[tag.pk] = tag
+    return list(tags.values())
+
+
+def _raise_if(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_version(record: Any, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != record.version:
+        raise ConflictError(current_version=record.version)
+
+
+def _record_tag_changes(
+    *, actor: Any, record: Any, before: set[str], after: set[str], tagged: str, untagged: str
+) -> None:
+    if added := sorted(after - before):
+        event_record(actor=actor, record=record, kind=tagged, data={"tags": added})
+    if removed := sorted(before - after):
+        event_record(actor=actor, record=record, kind=untagged, data={"tags": removed})
+
+
+def _record_owner_change(*, actor: Any, record: Any, before: dict[str, Any], kind: str) -> None:
+    after = snapshot(record, ("owner", "team"))
+    if diff := changes(before, after):
+        event_record(actor=actor, record=record, kind=kind, data={"changes": diff})
+
+
+def _domain_of(website: str) -> str:
+    if not website:
+        return ""
+    host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+    return host.removeprefix("www.").lower()
+
+
+# -- organizations -----------------------------------------------------------------------------
+
+
+def _organization_validate(organization: Organization, errors: dict[str, list[str]]) -> None:
+    if not organization.name:
+        errors.setdefault("name", []).append(_("An organization needs a name."))
+    if organization.phone:
+        try:
+            organization.phone = phone_to_e164(organization.phone, organization.country or None)
+        except ValidationError as error:
+            errors.setdefault("phone", []).extend(error.messages)
+    if organization.currency not in currency_codes():
+        errors.setdefault("currency", []).append(_("Choose a currency such as EUR or USD."))
+    if isinstance(organization.annual_revenue, str | int | float) and organization.annual_revenue != "":
+        try:
+            organization.annual_revenue = Decimal(str(organization.annual_revenue))
+        except ArithmeticError:
+            errors.setdefault("annual_revenue", []).append(_("Enter a number."))
+    if organization.annual_revenue == "":
+        organization.annual_revenue = None
+    organization.domain = _domain_of(organization.website)
+    _full_clean(organization, errors)
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    actor: Any,
+    owner: Any = None,
+    team: Any = None,
+    tags: Iterable[str | Tag] | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> Organization:
+    require_perm(actor, Perm.PARTIES_ADD)
+    organization = Organization()
+    errors: dict[str, list[str]] = {}
+    try:
+        _assign_fields(organization, fields, ORGANIZATION_FIELDS)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    _organization_validate(organization, errors)
+    _custom_fields(organization, custom_fields, errors)
+    _raise_if(errors)
+    organization.owner, organization.team = ownership_resolve(actor=actor, owner=owner, team=team)
+    organization.save()
+    tag_list = _tags(tags, actor) or []
+    organization.tags.set(tag_list)
+    event_record(actor=actor, record=organization, kind=OrganizationEvent.CREATED)
+    if tag_list:
+        event_record(
+            actor=actor,
+            record=organization,
+            kind=OrganizationEvent.TAGGED,
+            data={"tags": sorted(tag.name for tag in tag_list)},
+        )
+    return organization
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    actor: Any,
+    organization: Organization,
+    owner: Any = None,
+    team: Any = None,
+    tags: Iterable[str | Tag] | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    **fields: Any,
+) -> Organization:
+    """Change an organization. Only the given fields change; ``tags`` replaces the tag set."""
+    require_perm(actor, Perm.PARTIES_CHANGE)
+    organization = _locked(Organization, organization, actor)
+    _check_version(organization, expected_version)
+    tracked = (*ORGANIZATION_FIELDS, "domain", "custom_fields")
+    before = snapshot(organization, tracked)
+    before_owner = snapshot(organization, ("owner", "team"))
+    before_tags = {tag.name for tag in organization.tags.all()}
+    errors: dict[str, list[str]] = {}
+    try:
+        _assign_fields(organization, fields, ORGANIZATION_FIELDS)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    _organization_validate(organization, errors)
+    _custom_fields(organization, custom_fields, errors)
+    _raise_if(errors)
+    if owner is not None or team is not None:
+        organization.owner, organization.team = ownership_resolve(
+            actor=actor,
+            owner=owner,
+            team=team,
+            current_owner=organization.owner,
+            current_team=organization.team,
+        )
+    tag_list = _tags(tags, actor)
+    diff = changes(before, snapshot(organization, tracked))
+    owner_diff = changes(before_owner, snapshot(organization, ("owner", "team")))
+    after_tags = before_tags if tag_list is None else {tag.name for tag in tag_list}
+    if not diff and not owner_diff and after_tags == before_tags:
+        return organization
+    organization.version += 1
+    organization.updated_at = timezone.now()
+    organization.save()
+    if tag_list is not None:
+        organization.tags.set(tag_list)
+    if diff:
+        event_record(
+            actor=actor, record=organization, kind=OrganizationEvent.CHANGED, data={"changes": diff}
+        )
+    _record_owner_change(
+        actor=actor, record=organization, before=before_owner, kind=OrganizationEvent.OWNER_CHANGED
+    )
+    _record_tag_changes(
+        actor=actor,
+        record=organization,
+        before=before_tags,
+        after=after_tags,
+        tagged=OrganizationEvent.TAGGED,
+        untagged=OrganizationEvent.UNTAGGED,
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_delete(*, actor: Any, organization: Organization) -> None:
+    """Delete an organization; its contacts stay, without this affiliation."""
+    require_perm(actor, Perm.PARTIES_DELETE)
+    organization = _locked(Organization, organization, actor)
+    event_record(actor=actor, record=organization, kind=OrganizationEvent.DELETED)
+    organization.delete()
+
+
+def _locked(model: type[Any], record: Any, actor: Any) -> Any:
+    """The record re-read under a row lock, and still visible to ``actor`` (else DoesNotExist → 404)."""
+    fresh = model.objects.select_for_update().select_related("owner", "team").get(pk=record.pk)
+    if not is_visible_to(fresh, actor):
+        raise model.DoesNotExist
+    return fresh
+
+
+# -- contacts ----------------------------------------------------------------------------------
+
+
+def _emails_clean(items: Iterable[Any], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    cleaned: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in items:
+        entry = {"email": item} if isinstance(item, str) else dict(item)
+        email = str(entry.get("email", "")).strip()
+        if not email:
+            continue
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.setdefault("emails", []).append(
+                _("“%(value)s” is not a valid email address.") % {"value": email}
+            )
+            continue
+        if len(email) > 254:
+            errors.setdefault("emails", []).append(_("An email address has at most 254 characters."))
+            continue
+        local, _at, domain = email.rpartition("@")
+        email = f"{local}@{domain.lower()}"
+        if email.lower() in seen:
+            continue
+        seen.add(email.lower())
+        kind = entry.get("kind") or EmailKind.WORK
+        if kind not in EmailKind.values:
+            errors.setdefault("emails", []).append(_("Unknown kind of email address: %(kind)s.") % {"kind": kind})
+            continue
+        cleaned.append({"email": email, "kind": kind, "is_primary": bool(entry.get("is_primary"))})
+    _one_primary(cleaned)
+    return cleaned
+
+
+def _phones_clean(
+    items: Iterable[Any], region: str | None, errors: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    cleaned: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in items:
+        entry = {"number": item} if isinstance(item, str) else dict(item)
+        raw = str(entry.get("number", "")).strip()
+        if not raw:
+            continue
+        try:
+            number = phone_to_e164(raw, region)
+        except ValidationError as error:
+            errors.setdefault("phones", []).extend(error.messages)
+            continue
+        if number in seen:
+            continue
+        seen.add(number)
+        kind = entry.get("kind") or PhoneKind.MOBILE
+        if kind not in PhoneKind.values:
+            errors.setdefault("phones", []).append(_("Unknown kind of phone number: %(kind)s.") % {"kind": kind})
+            continue
+        cleaned.append({"number": number, "kind": kind, "is_primary": bool(entry.get("is_primary"))})
+    _one_primary(cleaned)
+    return cleaned
+
+
+def _one_primary(items: list[dict[str, Any]]) -> None:
+    """Exactly one primary when there are any: the first one marked, else the first one."""
+    primary = next((index for index, item in enumerate(items) if item["is_primary"]), 0)
+    for index, item in enumerate(items):
+        item["is_primary"] = index == primary
+
+
+def _affiliations_clean(
+    items: Iterable[Any], actor: Any, errors: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    cleaned: dict[int, dict[str, Any]] = {}
+    visible = visible_to(Organization.objects.all(), actor)
+    for item in items:
+        entry = {"organization": item} if isinstance(item, Organization | int) else dict(item)
+        organization = entry.get("organization")
+        organization_id = organization.pk if isinstance(organization, Organization) else organization
+        found = visible.filter(pk=organization_id).first() if organization_id else None
+        if found is None:
+            errors.setdefault("organizations", []).append(_("Choose an organization you can see."))
+            continue
+        role = str(entry.get("role") or "").strip()
+        if len(role) > 150:
+            errors.setdefault("organizations", []).append(_("A role has at most 150 characters."))
+            continue
+        cleaned[found.pk] = {"organization": found, "role": role, "is_primary": bool(entry.get("is_primary"))}
+    items_list = list(cleaned.values())
+    _one_primary(items_list)
+    return items_list
+
+
+def _contact_validate(contact: Contact, errors: dict[str, list[str]]) -> None:
+    if not contact.first_name and not contact.last_name:
+        errors.setdefault("last_name", []).append(_("Enter a first or a last name."))
+    _full_clean(contact, errors)
+
+
+def _contact_children_write(
+    contact: Contact,
+    emails: list[dict[str, Any]] | None,
+    phones: list[dict[str, Any]] | None,
+    affiliations: list[dict[str, Any]] | None,
+) -> None:
+    if emails is not None:
+        contact.emails.all().delete()
+        ContactEmail.objects.bulk_create(ContactEmail(contact=contact, **item) for item in emails)
+        contact.primary_email = emails[0]["email"] if emails else ""
+    if phones is not None:
+        contact.phones.all().delete()
+        ContactPhone.objects.bulk_create(ContactPhone(contact=contact, **item) for item in phones)
+        contact.primary_phone = phones[0]["number"] if phones else ""
+    if affiliations is not None:
+        contact.affiliations.all().delete()
+        Affiliation.objects.bulk_create(Affiliation(contact=contact, **item) for item in affiliations)
+
+
+def _contact_children_snapshot(contact: Contact) -> dict[str, Any]:
+    return {
+        "emails": [email.email for email in contact.emails.all()],
+        "phones": [phone.number for phone in contact.phones.all()],
+        "organizations": [
+            {"id": item.organization_id, "label": str(item.organization), "role": item.role}
+            for item in contact.affiliations.select_related("organization")
+        ],
+    }
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    actor: Any,
+    owner: Any = None,
+    team: Any = None,
+    emails: Iterable[Any] = (),
+    phones: Iterable[Any] = (),
+    organizations: Iterable[Any] = (),
+    tags: Iterable[str | Tag] | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> Contact:
+    """Create a contact. Emails and phones are strings or {"email"/"number", "kind", "is_primary"};
+    phones may be typed in any common format and are stored in E.164."""
+    require_perm(actor, Perm.PARTIES_ADD)
+    contact = Contact()
+    errors: dict[str, list[str]] = {}
+    try:
+        _assign_fields(contact, fields, CONTACT_FIELDS)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    _contact_validate(contact, errors)
+    email_list = _emails_clean(emails, errors)
+    phone_list = _phones_clean(phones, contact.country or None, errors)
+    affiliation_list = _affiliations_clean(organizations, actor, errors)
+    _custom_fields(contact, custom_fields, errors)
+    _raise_if(errors)
+    contact.owner, contact.team = ownership_resolve(actor=actor, owner=owner, team=team)
+    contact.save()
+    _contact_children_write(contact, email_list, phone_list, affiliation_list)
+    contact.save(update_fields=["primary_email", "primary_phone"])
+    tag_list = _tags(tags, actor) or []
+    contact.tags.set(tag_list)
+    event_record(actor=actor, record=contact, kind=ContactEvent.CREATED)
+    if tag_list:
+        event_record(
+            actor=actor,
+            record=contact,
+            kind=ContactEvent.TAGGED,
+            data={"tags": sorted(tag.name for tag in tag_list)},
+        )
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *,
+    actor: Any,
+    contact: Contact,
+    owner: Any = None,
+    team: Any = None,
+    emails: Iterable[Any] | None = None,
+    phones: Iterable[Any] | None = None,
+    organizations: Iterable[Any] | None = None,
+    tags: Iterable[str | Tag] | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    **fields: Any,
+) -> Contact:
+    """Change a contact. Only what is given changes; lists (emails, phones, ...) replace the old ones."""
+    require_perm(actor, Perm.PARTIES_CHANGE)
+    contact = _locked(Contact, contact, actor)
+    _check_version(contact, expected_version)
+    tracked = (*CONTACT_FIELDS, "custom_fields")
+    before = {**snapshot(contact, tracked), **_contact_children_snapshot(contact)}
+    before_owner = snapshot(contact, ("owner", "team"))
+    before_tags = {tag.name for tag in contact.tags.all()}
+    errors: dict[str, list[str]] = {}
+    try:
+        _assign_fields(contact, fields, CONTACT_FIELDS)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    _contact_validate(contact, errors)
+    email_list = None if emails is None else _emails_clean(emails, errors)
+    phone_list = None if phones is None else _phones_clean(phones, contact.country or None, errors)
+    affiliation_list = None if organizations is None else _affiliations_clean(organizations, actor, errors)
+    _custom_fields(contact, custom_fields, errors)
+    _raise_if(errors)
+    if owner is not None or team is not None:
+        contact.owner, contact.team = ownership_resolve(
+            actor=actor, owner=owner, team=team, current_owner=contact.owner, current_team=contact.team
+        )
+    tag_list = _tags(tags, actor)
+    _contact_children_write(contact, email_list, phone_list, affiliation_list)
+    diff = changes(before, {**snapshot(contact, tracked), **_contact_children_snapshot(contact)})
+    owner_diff = changes(before_owner, snapshot(contact, ("owner", "team")))
+    after_tags = before_tags if tag_list is None else {tag.name for tag in tag_list}
+    if not diff and not owner_diff and after_tags == before_tags:
+        return contact
+    contact.version += 1
+    contact.updated_at = timezone.now()
+    contact.save()
+    if tag_list is not None:
+        contact.tags.set(tag_list)
+    if diff:
+        event_record(actor=actor, record=contact, kind=ContactEvent.CHANGED, data={"changes": diff})
+    _record_owner_change(actor=actor, record=contact, before=before_owner, kind=ContactEvent.OWNER_CHANGED)
+    _record_tag_changes(
+        actor=actor,
+        record=contact,
+        before=before_tags,
+        after=after_tags,
+        tagged=ContactEvent.TAGGED,
+        untagged=ContactEvent.UNTAGGED,
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: Any, contact: Contact) -> None:
+    require_perm(actor, Perm.PARTIES_DELETE)
+    contact = _locked(Contact, contact, actor)
+    event_record(actor=actor, record=contact, kind=ContactEvent.DELETED)
+    contact.delete()
