@@ -14,8 +14,77 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture
+def team_a(db):
+    from clientela.identity.tests.factories import TeamFactory
+
+    return TeamFactory(name="Team A")
+
+
+@pytest.fixture
+def team_b(db):
+    from clientela.identity.tests.factories import TeamFactory
+
+    return TeamFactory(name="Team B")
+
+
+def _user(role, email, teams=()):
+    from clientela.identity.tests.factories import UserFactory
+
+    return UserFactory(role=role, email=email, full_name=email.split("@")[0].title(), teams=list(teams))
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user("administrator", "admin@example.com")
+
+
+@pytest.fixture
+def manager(team_a):
+    return _user("manager", "manager@example.com", [team_a])
+
+
+@pytest.fixture
+def rep(team_a):
+    """A representative in team A."""
+    return _user("representative", "rep@example.com", [team_a])
+
+
+@pytest.fixture
+def rep_a2(team_a):
+    """A second representative in team A."""
+    return _user("representative", "rep2@example.com", [team_a])
+
+
+@pytest.fixture
+def rep_b(team_b):
+    """A representative in team B."""
+    return _user("representative", "repb@example.com", [team_b])
+
+
+@pytest.fixture
+def analyst(db):
+    return _user("analyst", "analyst@example.com")
+
+
+@pytest.fixture
+def service_agent(team_a):
+    return _user("service_agent", "agent@example.com", [team_a])
+
+
+@pytest.fixture
+def marketer(team_a):
+    return _user("marketer", "marketer@example.com", [team_a])
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()

@@ -204,14 +204,20 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Email: the console by default; SMTP when CLIENTELA_EMAIL_HOST is set.
 DEFAULT_FROM_EMAIL = os.environ.get("CLIENTELA_EMAIL_FROM", "Clientela <clientela@localhost>")
 if os.environ.get("CLIENTELA_EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ["CLIENTELA_EMAIL_HOST"]
-    EMAIL_PORT = int(os.environ.get("CLIENTELA_EMAIL_PORT", "587"))
-    EMAIL_HOST_USER = os.environ.get("CLIENTELA_EMAIL_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("CLIENTELA_EMAIL_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("CLIENTELA_EMAIL_USE_TLS", default=True)
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["CLIENTELA_EMAIL_HOST"],
+                "port": int(os.environ.get("CLIENTELA_EMAIL_PORT", "587")),
+                "username": os.environ.get("CLIENTELA_EMAIL_USER", ""),
+                "password": os.environ.get("CLIENTELA_EMAIL_PASSWORD", ""),
+                "use_tls": env_bool("CLIENTELA_EMAIL_USE_TLS", default=True),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 TASKS = {
     "default": {
