@@ -292,7 +292,7 @@ def organization_delete(*, actor: Any, organization: Organization) -> None:
 
 def _locked(model: type[Any], record: Any, actor: Any) -> Any:
     """The record re-read under a row lock, and still visible to ``actor`` (else DoesNotExist → 404)."""
-    fresh = model.objects.select_for_update().select_related("owner", "team").get(pk=record.pk)
+    fresh = model.objects.select_for_update(of=("self",)).select_related("owner", "team").get(pk=record.pk)
     if not is_visible_to(fresh, actor):
         raise model.DoesNotExist
     return fresh
