@@ -16,8 +16,6 @@ def _test_settings(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
 
 
 @pytest.fixture
@@ -37,7 +35,9 @@ def team_b(db):
 def _user(role, email, teams=()):
     from clientela.identity.tests.factories import UserFactory
 
-    return UserFactory(role=role, email=email, full_name=email.split("@")[0].title(), teams=list(teams))
+    return UserFactory(
+        role=role, email=email, full_name=email.split("@")[0].title(), teams=list(teams)
+    )
 
 
 @pytest.fixture

@@ -39,7 +39,12 @@ _TITLES = {
 
 
 def problem_response(
-    status_code: int, detail: str, *, errors: dict[str, Any] | None = None, headers: dict[str, str] | None = None, **extra: Any
+    status_code: int,
+    detail: str,
+    *,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -64,7 +69,9 @@ def _django_errors(error: DjangoValidationError) -> dict[str, list[str]]:
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, speaking problem+json, and knowing the errors services raise."""
     if isinstance(exc, DjangoValidationError):
-        return problem_response(400, _("The request has invalid fields."), errors=_django_errors(exc))
+        return problem_response(
+            400, _("The request has invalid fields."), errors=_django_errors(exc)
+        )
     if isinstance(exc, ConflictError):
         return problem_response(412, str(exc), current_version=exc.current_version)
     if isinstance(exc, Model.DoesNotExist):
@@ -78,7 +85,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, exceptions.ValidationError):
         errors = data if isinstance(data, dict) else {"non_field_errors": data}
         return problem_response(
-            response.status_code, _("The request has invalid fields."), errors=errors, headers=dict(response.headers)
+            response.status_code,
+            _("The request has invalid fields."),
+            errors=errors,
+            headers=dict(response.headers),
         )
     detail = data.get("detail", "") if isinstance(data, dict) else str(data)
     return problem_response(response.status_code, str(detail), headers=dict(response.headers))
@@ -106,5 +116,3 @@ class StrictSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
-
-

@@ -15,12 +15,13 @@ from typing import Any
 from django import forms
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from clientela.core.models import CustomFieldDefinition, CustomFieldsModel, CustomFieldType
 
 
-def record_type_of(model: type) -> str:
+def record_type_of(model: type[Model]) -> str:
     return f"{model._meta.app_label}.{model._meta.model_name}"
 
 

@@ -83,18 +83,24 @@ def custom_field_filters(record_type: str) -> dict[str, django_filters.Filter]:
                 filters[name] = django_filters.BooleanFilter(field_name=lookup, label=label)
             case CustomFieldType.NUMBER:
                 filters[f"{name}_min"] = django_filters.NumberFilter(
-                    field_name=lookup, lookup_expr="gte", label=_("%(label)s from") % {"label": label}
+                    field_name=lookup,
+                    lookup_expr="gte",
+                    label=_("%(label)s from") % {"label": label},
                 )
                 filters[f"{name}_max"] = django_filters.NumberFilter(
                     field_name=lookup, lookup_expr="lte", label=_("%(label)s to") % {"label": label}
                 )
             case CustomFieldType.DATE:
                 filters[f"{name}_after"] = django_filters.DateFilter(
-                    field_name=lookup, lookup_expr="gte", label=_("%(label)s from") % {"label": label},
+                    field_name=lookup,
+                    lookup_expr="gte",
+                    label=_("%(label)s from") % {"label": label},
                     widget=forms.DateInput(attrs={"type": "date"}),
                 )
                 filters[f"{name}_before"] = django_filters.DateFilter(
-                    field_name=lookup, lookup_expr="lte", label=_("%(label)s to") % {"label": label},
+                    field_name=lookup,
+                    lookup_expr="lte",
+                    label=_("%(label)s to") % {"label": label},
                     widget=forms.DateInput(attrs={"type": "date"}),
                 )
             case _:

@@ -11,7 +11,12 @@ from clientela.core.permissions import Perm, has_perm
 
 
 def ownership_resolve(
-    *, actor: Any, owner: Any = None, team: Any = None, current_owner: Any = None, current_team: Any = None
+    *,
+    actor: Any,
+    owner: Any = None,
+    team: Any = None,
+    current_owner: Any = None,
+    current_team: Any = None,
 ) -> tuple[Any, Any]:
     """The (owner, team) a record gets, checked against what ``actor`` may assign.
 
@@ -27,12 +32,24 @@ def ownership_resolve(
     elif team is None:
         team = current_team
     owner_changes = current_owner is None or owner.pk != current_owner.pk
-    if owner_changes and owner.pk != actor.pk:
-        if not has_perm(actor, Perm.PARTIES_ASSIGN) or not assignable_owners_for(actor).filter(pk=owner.pk).exists():
-            raise PermissionDenied(_("Your role does not allow giving records to %(name)s.") % {"name": owner})
+    if (
+        owner_changes
+        and owner.pk != actor.pk
+        and (
+            not has_perm(actor, Perm.PARTIES_ASSIGN)
+            or not assignable_owners_for(actor).filter(pk=owner.pk).exists()
+        )
+    ):
+        raise PermissionDenied(
+            _("Your role does not allow giving records to %(name)s.") % {"name": owner}
+        )
     if not owner.is_active:
-        raise PermissionDenied(_("%(name)s is deactivated and cannot own records.") % {"name": owner})
+        raise PermissionDenied(
+            _("%(name)s is deactivated and cannot own records.") % {"name": owner}
+        )
     team_changes = team is not None and (current_team is None or team.pk != current_team.pk)
     if team_changes and not assignable_teams_for(actor).filter(pk=team.pk).exists():
-        raise PermissionDenied(_("Your role does not allow giving records to the team %(team)s.") % {"team": team})
+        raise PermissionDenied(
+            _("Your role does not allow giving records to the team %(team)s.") % {"team": team}
+        )
     return owner, team

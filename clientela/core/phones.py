@@ -18,15 +18,29 @@ def phone_to_e164(raw: str, region: str | None = None) -> str:
     if not raw:
         return ""
     region = (region or settings.CLIENTELA_DEFAULT_PHONE_REGION or "US").upper()
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as error:
+    candidates = [raw]
+    # "00" is the international prefix almost everywhere but North America: accept it from anywhere.
+    if raw.startswith("00"):
+        candidates.append(f"+{raw[2:]}")
+    number = None
+    for candidate in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            number = parsed
+            break
+        number = number or parsed
+    if number is None:
         raise ValidationError(
             _("“%(value)s” is not a phone number."), code="invalid_phone", params={"value": raw}
-        ) from error
+        )
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            _("“%(value)s” is not a valid phone number for %(region)s. Include the country code, such as +45."),
+            _(
+                "“%(value)s” is not a valid phone number for %(region)s. Include the country code, such as +45."
+            ),
             code="invalid_phone",
             params={"value": raw, "region": region},
         )

@@ -32,7 +32,7 @@ def scope_filter(user: Any) -> Q | None:
     return Q(owner=user) | Q(team__in=_team_ids_of(user), is_shared_with_team=True)
 
 
-def visible_to(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
+def visible_to[M: models.Model](queryset: QuerySet[M], user: Any) -> QuerySet[M]:
     """``queryset`` narrowed to the owned records ``user`` may see (none for anonymous or inactive)."""
     condition = scope_filter(user)
     if condition is None:

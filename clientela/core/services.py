@@ -55,7 +55,9 @@ def _definition_validate(definition: CustomFieldDefinition) -> None:
     if definition.record_type not in custom_field_record_types():
         errors["record_type"] = _("Custom fields cannot be added to this record type.")
     needs_choices = definition.field_type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE)
-    cleaned_choices = [str(choice).strip() for choice in definition.choices or [] if str(choice).strip()]
+    cleaned_choices = [
+        str(choice).strip() for choice in definition.choices or [] if str(choice).strip()
+    ]
     if needs_choices and not cleaned_choices:
         errors["choices"] = _("A choice field needs at least one choice.")
     if len(set(cleaned_choices)) != len(cleaned_choices):

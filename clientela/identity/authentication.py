@@ -18,10 +18,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].decode(errors="replace").lower() not in self.keywords:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("The Authorization header must be “Bearer <token>”."))
+            raise exceptions.AuthenticationFailed(
+                _("The Authorization header must be “Bearer <token>”.")
+            )
         user = api_token_authenticate(header[1].decode(errors="replace"))
         if user is None:
-            raise exceptions.AuthenticationFailed(_("This API token is not valid, has expired or was revoked."))
+            raise exceptions.AuthenticationFailed(
+                _("This API token is not valid, has expired or was revoked.")
+            )
         return user, None
 
     def authenticate_header(self, request: Any) -> str:

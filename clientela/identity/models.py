@@ -57,7 +57,9 @@ class User(AbstractBaseUser):
     role = models.CharField(
         _("role"), max_length=20, choices=Role.choices, default=Role.REPRESENTATIVE
     )
-    teams = models.ManyToManyField(Team, verbose_name=_("teams"), blank=True, related_name="members")
+    teams = models.ManyToManyField(
+        Team, verbose_name=_("teams"), blank=True, related_name="members"
+    )
     language = models.CharField(
         _("language"),
         max_length=10,
@@ -124,7 +126,9 @@ class ApiToken(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
-        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="identity_token_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="identity_token_user_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -236,8 +236,9 @@ def team_update(
 def team_delete(*, actor: User, team: Team) -> None:
     """Delete a team that no record belongs to any more."""
     require_perm(actor, Perm.TEAMS_MANAGE)
-    from clientela.core.models import OwnedModel
     from django.apps import apps
+
+    from clientela.core.models import OwnedModel
 
     for model in apps.get_models():
         if issubclass(model, OwnedModel) and model._default_manager.filter(team=team).exists():
@@ -260,13 +261,13 @@ class IssuedToken:
 
 
 @transaction.atomic
-def api_token_create(
-    *, actor: User, name: str, expires_at: datetime | None = None
-) -> IssuedToken:
+def api_token_create(*, actor: User, name: str, expires_at: datetime | None = None) -> IssuedToken:
     """A new personal token for ``actor``; the returned key is the only time it is visible."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": _("Give the token a name, such as the program that uses it.")})
+        raise ValidationError(
+            {"name": _("Give the token a name, such as the program that uses it.")}
+        )
     if len(name) > 100:
         raise ValidationError({"name": _("A token name has at most 100 characters.")})
     if expires_at is not None and expires_at <= timezone.now():

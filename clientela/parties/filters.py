@@ -20,13 +20,13 @@ from clientela.parties.selectors import contacts_search, organizations_search
 
 class _CountryFilter(django_filters.MultipleChoiceFilter):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(field_name="country", label=_("Country"), choices=country_choices, **kwargs)
+        super().__init__(
+            field_name="country", label=_("Country"), choices=country_choices, **kwargs
+        )
 
 
 class _PartyFilterSet(CustomFieldFilterSetMixin, django_filters.FilterSet):
-    owner = django_filters.ModelMultipleChoiceFilter(
-        queryset=User.objects.all(), label=_("Owner")
-    )
+    owner = django_filters.ModelMultipleChoiceFilter(queryset=User.objects.all(), label=_("Owner"))
     team = django_filters.ModelMultipleChoiceFilter(queryset=Team.objects.all(), label=_("Team"))
     tags = TagsFilter()
     country = _CountryFilter()
@@ -76,7 +76,9 @@ class OrganizationFilterSet(_PartyFilterSet):
         model = Organization
         fields: list[str] = []
 
-    def search(self, queryset: QuerySet[Organization], name: str, value: str) -> QuerySet[Organization]:
+    def search(
+        self, queryset: QuerySet[Organization], name: str, value: str
+    ) -> QuerySet[Organization]:
         return organizations_search(queryset, value)
 
 

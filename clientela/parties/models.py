@@ -24,9 +24,7 @@ from clientela.parties.choices import (
 )
 
 
-class PartyModel(
-    TimestampedModel, VersionedModel, OwnedModel, TaggedModel, CustomFieldsModel
-):
+class PartyModel(TimestampedModel, VersionedModel, OwnedModel, TaggedModel, CustomFieldsModel):
     """What organizations and contacts share: owner and team, tags, custom fields, version, address."""
 
     street = models.CharField(_("street"), max_length=200, blank=True)
@@ -110,7 +108,9 @@ class Contact(PartyModel):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         indexes = [
-            models.Index(Lower("last_name"), Lower("first_name"), "id", name="parties_contact_name_idx"),
+            models.Index(
+                Lower("last_name"), Lower("first_name"), "id", name="parties_contact_name_idx"
+            ),
             models.Index(fields=["-created_at", "-id"], name="parties_contact_created_idx"),
             models.Index(fields=["lifecycle_stage"], name="parties_contact_stage_idx"),
             models.Index(fields=["country"], name="parties_contact_country_idx"),
@@ -139,7 +139,9 @@ class ContactEmail(models.Model):
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="emails"
     )
     email = models.EmailField(_("email"), max_length=254)
-    kind = models.CharField(_("kind"), max_length=10, choices=EmailKind.choices, default=EmailKind.WORK)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=EmailKind.choices, default=EmailKind.WORK
+    )
     is_primary = models.BooleanField(_("primary"), default=False)
 
     class Meta:
@@ -147,9 +149,7 @@ class ContactEmail(models.Model):
         verbose_name = _("email address")
         verbose_name_plural = _("email addresses")
         constraints = [
-            models.UniqueConstraint(
-                "contact", Lower("email"), name="parties_contactemail_unique"
-            ),
+            models.UniqueConstraint("contact", Lower("email"), name="parties_contactemail_unique"),
             models.UniqueConstraint(
                 fields=["contact"],
                 condition=models.Q(is_primary=True),
@@ -170,7 +170,9 @@ class ContactPhone(models.Model):
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="phones"
     )
     number = models.CharField(_("number"), max_length=20)
-    kind = models.CharField(_("kind"), max_length=10, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=PhoneKind.choices, default=PhoneKind.MOBILE
+    )
     is_primary = models.BooleanField(_("primary"), default=False)
 
     class Meta:
@@ -178,7 +180,9 @@ class ContactPhone(models.Model):
         verbose_name = _("phone number")
         verbose_name_plural = _("phone numbers")
         constraints = [
-            models.UniqueConstraint(fields=["contact", "number"], name="parties_contactphone_unique"),
+            models.UniqueConstraint(
+                fields=["contact", "number"], name="parties_contactphone_unique"
+            ),
             models.UniqueConstraint(
                 fields=["contact"],
                 condition=models.Q(is_primary=True),

@@ -14,7 +14,11 @@ from clientela.parties.models import Affiliation, Contact, ContactEmail, Contact
 
 def organizations_visible_to(actor: Any) -> QuerySet[Organization]:
     """Organizations ``actor`` may see, with what list pages and the API show loaded up front."""
-    return visible_to(Organization.objects.all(), actor).select_related("owner", "team").prefetch_related("tags")
+    return (
+        visible_to(Organization.objects.all(), actor)
+        .select_related("owner", "team")
+        .prefetch_related("tags")
+    )
 
 
 def contacts_visible_to(actor: Any) -> QuerySet[Contact]:
@@ -25,7 +29,9 @@ def contacts_visible_to(actor: Any) -> QuerySet[Contact]:
     return (
         visible_to(Contact.objects.all(), actor)
         .select_related("owner", "team")
-        .prefetch_related("tags", "emails", "phones", Prefetch("affiliations", queryset=affiliations))
+        .prefetch_related(
+            "tags", "emails", "phones", Prefetch("affiliations", queryset=affiliations)
+        )
     )
 
 
@@ -57,21 +63,27 @@ def contacts_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]
             Q(first_name__icontains=word)
             | Q(last_name__icontains=word)
             | Q(primary_email__icontains=word)
-            | Exists(ContactEmail.objects.filter(contact=OuterRef("pk"), email__icontains=word))
-            | Exists(
-                Affiliation.objects.filter(contact=OuterRef("pk"), organization__name__icontains=word)
+            | Q(Exists(ContactEmail.objects.filter(contact=OuterRef("pk"), email__icontains=word)))
+            | Q(
+                Exists(
+                    Affiliation.objects.filter(
+                        contact=OuterRef("pk"), organization__name__icontains=word
+                    )
+                )
             )
         )
         digits = phone_digits(word)
         if len(digits) >= 3 and len(digits) >= len(word) - 4:
-            word_condition |= Exists(
-                ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits)
+            word_condition |= Q(
+                Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits))
             )
         condition &= word_condition
     # Phone numbers typed with spaces ("415 555 0100") are also searched as one run of digits.
     digits = phone_digits(text)
     if len(digits) >= 6 and " " in text:
-        condition |= Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits))
+        condition |= Q(
+            Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits))
+        )
     return queryset.filter(condition)
 
 
@@ -82,7 +94,9 @@ def organizations_search(queryset: QuerySet[Organization], text: str) -> QuerySe
         return queryset
     condition = Q()
     for word in text.split(" "):
-        word_condition = Q(name__icontains=word) | Q(domain__icontains=word) | Q(city__icontains=word)
+        word_condition = (
+            Q(name__icontains=word) | Q(domain__icontains=word) | Q(city__icontains=word)
+        )
         digits = phone_digits(word)
         if len(digits) >= 3:
             word_condition |= Q(phone__contains=digits)

@@ -89,7 +89,9 @@ def _full_clean(record: models.Model, errors: dict[str, list[str]]) -> None:
     """Model validation (lengths, choices, formats) merged into ``errors``."""
     try:
         record.full_clean(
-            exclude=["owner", "team", "custom_fields"], validate_unique=False, validate_constraints=False
+            exclude=["owner", "team", "custom_fields"],
+            validate_unique=False,
+            validate_constraints=False,
         )
     except ValidationError as error:
         for field, messages in error.message_dict.items():
@@ -99,7 +101,9 @@ def _full_clean(record: models.Model, errors: dict[str, list[str]]) -> None:
         errors.setdefault("country", []).append(_("Choose a country from the list."))
 
 
-def _custom_fields(record: Any, values: Mapping[str, Any] | None, errors: dict[str, list[str]]) -> None:
+def _custom_fields(
+    record: Any, values: Mapping[str, Any] | None, errors: dict[str, list[str]]
+) -> None:
     definitions = custom_field_definitions_for(record_type_of(type(record)))
     if values is None and record.pk:
         return
@@ -170,7 +174,10 @@ def _organization_validate(organization: Organization, errors: dict[str, list[st
             errors.setdefault("phone", []).extend(error.messages)
     if organization.currency not in currency_codes():
         errors.setdefault("currency", []).append(_("Choose a currency such as EUR or USD."))
-    if isinstance(organization.annual_revenue, str | int | float) and organization.annual_revenue != "":
+    if (
+        isinstance(organization.annual_revenue, str | int | float)
+        and organization.annual_revenue != ""
+    ):
         try:
             organization.annual_revenue = Decimal(str(organization.annual_revenue))
         except ArithmeticError:
@@ -292,7 +299,11 @@ def organization_delete(*, actor: Any, organization: Organization) -> None:
 
 def _locked(model: type[Any], record: Any, actor: Any) -> Any:
     """The record re-read under a row lock, and still visible to ``actor`` (else DoesNotExist → 404)."""
-    fresh = model.objects.select_for_update(of=("self",)).select_related("owner", "team").get(pk=record.pk)
+    fresh = (
+        model.objects.select_for_update(of=("self",))
+        .select_related("owner", "team")
+        .get(pk=record.pk)
+    )
     if not is_visible_to(fresh, actor):
         raise model.DoesNotExist
     return fresh
@@ -317,7 +328,9 @@ def _emails_clean(items: Iterable[Any], errors: dict[str, list[str]]) -> list[di
             )
             continue
         if len(email) > 254:
-            errors.setdefault("emails", []).append(_("An email address has at most 254 characters."))
+            errors.setdefault("emails", []).append(
+                _("An email address has at most 254 characters.")
+            )
             continue
         local, _at, domain = email.rpartition("@")
         email = f"{local}@{domain.lower()}"
@@ -326,7 +339,9 @@ def _emails_clean(items: Iterable[Any], errors: dict[str, list[str]]) -> list[di
         seen.add(email.lower())
         kind = entry.get("kind") or EmailKind.WORK
         if kind not in EmailKind.values:
-            errors.setdefault("emails", []).append(_("Unknown kind of email address: %(kind)s.") % {"kind": kind})
+            errors.setdefault("emails", []).append(
+                _("Unknown kind of email address: %(kind)s.") % {"kind": kind}
+            )
             continue
         cleaned.append({"email": email, "kind": kind, "is_primary": bool(entry.get("is_primary"))})
     _one_primary(cleaned)
@@ -353,9 +368,13 @@ def _phones_clean(
         seen.add(number)
         kind = entry.get("kind") or PhoneKind.MOBILE
         if kind not in PhoneKind.values:
-            errors.setdefault("phones", []).append(_("Unknown kind of phone number: %(kind)s.") % {"kind": kind})
+            errors.setdefault("phones", []).append(
+                _("Unknown kind of phone number: %(kind)s.") % {"kind": kind}
+            )
             continue
-        cleaned.append({"number": number, "kind": kind, "is_primary": bool(entry.get("is_primary"))})
+        cleaned.append(
+            {"number": number, "kind": kind, "is_primary": bool(entry.get("is_primary"))}
+        )
     _one_primary(cleaned)
     return cleaned
 
@@ -375,7 +394,9 @@ def _affiliations_clean(
     for item in items:
         entry = {"organization": item} if isinstance(item, Organization | int) else dict(item)
         organization = entry.get("organization")
-        organization_id = organization.pk if isinstance(organization, Organization) else organization
+        organization_id = (
+            organization.pk if isinstance(organization, Organization) else organization
+        )
         found = visible.filter(pk=organization_id).first() if organization_id else None
         if found is None:
             errors.setdefault("organizations", []).append(_("Choose an organization you can see."))
@@ -384,7 +405,11 @@ def _affiliations_clean(
         if len(role) > 150:
             errors.setdefault("organizations", []).append(_("A role has at most 150 characters."))
             continue
-        cleaned[found.pk] = {"organization": found, "role": role, "is_primary": bool(entry.get("is_primary"))}
+        cleaned[found.pk] = {
+            "organization": found,
+            "role": role,
+            "is_primary": bool(entry.get("is_primary")),
+        }
     items_list = list(cleaned.values())
     _one_primary(items_list)
     return items_list
@@ -412,7 +437,9 @@ def _contact_children_write(
         contact.primary_phone = phones[0]["number"] if phones else ""
     if affiliations is not None:
         contact.affiliations.all().delete()
-        Affiliation.objects.bulk_create(Affiliation(contact=contact, **item) for item in affiliations)
+        Affiliation.objects.bulk_create(
+            Affiliation(contact=contact, **item) for item in affiliations
+        )
 
 
 def _contact_children_snapshot(contact: Contact) -> dict[str, Any]:
@@ -502,12 +529,18 @@ def contact_update(
     _contact_validate(contact, errors)
     email_list = None if emails is None else _emails_clean(emails, errors)
     phone_list = None if phones is None else _phones_clean(phones, contact.country or None, errors)
-    affiliation_list = None if organizations is None else _affiliations_clean(organizations, actor, errors)
+    affiliation_list = (
+        None if organizations is None else _affiliations_clean(organizations, actor, errors)
+    )
     _custom_fields(contact, custom_fields, errors)
     _raise_if(errors)
     if owner is not None or team is not None:
         contact.owner, contact.team = ownership_resolve(
-            actor=actor, owner=owner, team=team, current_owner=contact.owner, current_team=contact.team
+            actor=actor,
+            owner=owner,
+            team=team,
+            current_owner=contact.owner,
+            current_team=contact.team,
         )
     tag_list = _tags(tags, actor)
     _contact_children_write(contact, email_list, phone_list, affiliation_list)
@@ -523,7 +556,9 @@ def contact_update(
         contact.tags.set(tag_list)
     if diff:
         event_record(actor=actor, record=contact, kind=ContactEvent.CHANGED, data={"changes": diff})
-    _record_owner_change(actor=actor, record=contact, before=before_owner, kind=ContactEvent.OWNER_CHANGED)
+    _record_owner_change(
+        actor=actor, record=contact, before=before_owner, kind=ContactEvent.OWNER_CHANGED
+    )
     _record_tag_changes(
         actor=actor,
         record=contact,
