@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 CLIENTELA := $(BIN)/clientela
 STAMP := $(VENV)/.installed
+# Two processes: the suite is database-bound and these machines have two cores.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: help run test test-fast lint format vendor bench messages browser-deps clean
 

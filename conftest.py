@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run beside one
 # unless told it is safe (it is: the test thread is the only user of its connection).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Tests never touch the developer's var/: a test that reaches the database without the django_db mark
+# would otherwise open var/clientela.sqlite3 itself.
+os.environ["CLIENTELA_VAR_DIR"] = tempfile.mkdtemp(prefix="clientela-test-var-")
 
 
 @pytest.fixture(autouse=True)

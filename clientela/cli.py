@@ -19,10 +19,8 @@ def _run(argv: list[str]) -> int:
     """Serve the web app and the background worker together; Ctrl-C stops both."""
     address = argv[0] if argv else os.environ.get("CLIENTELA_ADDRESS", "127.0.0.1:8000")
     command = [sys.executable, "-m", "clientela.cli"]
-    processes = [
-        subprocess.Popen([*command, "worker"]),
-        subprocess.Popen([*command, "runserver", address, "--noreload"]),
-    ]
+    worker = subprocess.Popen([*command, "worker"])
+    processes = [worker, subprocess.Popen([*command, "runserver", address, "--noreload"])]
     host = address if ":" in address else f"127.0.0.1:{address}"
     print(f"Clientela is running on http://{host}/ with its worker. Ctrl-C stops both.", flush=True)
     stopping = False
@@ -45,6 +43,9 @@ def _run(argv: list[str]) -> int:
                 except subprocess.TimeoutExpired:
                     continue
                 processes.remove(process)
+                if process is worker and code == 0 and not stopping:
+                    # The task backend needs no worker (it said so); the web server goes on alone.
+                    continue
                 if not stopping:
                     # One half died on its own: stop the other and report the failure.
                     exit_code = code or 1

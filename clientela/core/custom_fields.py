@@ -45,7 +45,9 @@ def custom_field_form_field(definition: CustomFieldDefinition) -> forms.Field:
     match definition.field_type:
         case CustomFieldType.NUMBER:
             return forms.DecimalField(
-                min_value=definition.min_value, max_value=definition.max_value, **common
+                min_value=_plain(definition.min_value),
+                max_value=_plain(definition.max_value),
+                **common,
             )
         case CustomFieldType.DATE:
             return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
@@ -65,6 +67,14 @@ def custom_field_form_field(definition: CustomFieldDefinition) -> forms.Field:
             return forms.URLField(max_length=definition.max_length or 500, **common)
         case _:
             return forms.CharField(max_length=definition.max_length or 500, **common)
+
+
+def _plain(value: Decimal | None) -> Decimal | None:
+    """A limit as people write it: 0 rather than 0.000000, 2.5 rather than 2.500000."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def _stored(value: Any) -> Any:

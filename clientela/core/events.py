@@ -34,6 +34,11 @@ def register_event_kinds(*choices: type[models.TextChoices]) -> None:
             _KIND_LABELS[value] = label
 
 
+def event_kinds() -> dict[str, str]:
+    """Every registered event kind and its label in the current language, sorted by kind."""
+    return {kind: str(label) for kind, label in sorted(_KIND_LABELS.items())}
+
+
 def event_kind_label(kind: str) -> str:
     return str(_KIND_LABELS.get(kind, kind))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -83,23 +85,21 @@ def custom_field_filters(record_type: str) -> dict[str, django_filters.Filter]:
                 filters[name] = django_filters.BooleanFilter(field_name=lookup, label=label)
             case CustomFieldType.NUMBER:
                 filters[f"{name}_min"] = django_filters.NumberFilter(
-                    field_name=lookup,
-                    lookup_expr="gte",
+                    method=_json_compare_method(lookup, "gte"),
                     label=_("%(label)s from") % {"label": label},
                 )
                 filters[f"{name}_max"] = django_filters.NumberFilter(
-                    field_name=lookup, lookup_expr="lte", label=_("%(label)s to") % {"label": label}
+                    method=_json_compare_method(lookup, "lte"),
+                    label=_("%(label)s to") % {"label": label},
                 )
             case CustomFieldType.DATE:
                 filters[f"{name}_after"] = django_filters.DateFilter(
-                    field_name=lookup,
-                    lookup_expr="gte",
+                    method=_json_compare_method(lookup, "gte"),
                     label=_("%(label)s from") % {"label": label},
                     widget=forms.DateInput(attrs={"type": "date"}),
                 )
                 filters[f"{name}_before"] = django_filters.DateFilter(
-                    field_name=lookup,
-                    lookup_expr="lte",
+                    method=_json_compare_method(lookup, "lte"),
                     label=_("%(label)s to") % {"label": label},
                     widget=forms.DateInput(attrs={"type": "date"}),
                 )
@@ -108,6 +108,22 @@ def custom_field_filters(record_type: str) -> dict[str, django_filters.Filter]:
                     field_name=lookup, lookup_expr="icontains", label=label
                 )
     return filters
+
+
+def _json_compare_method(lookup: str, lookup_expr: str) -> Any:
+    """Compares a custom field with a number or a date in the JSON form values are stored in
+    (``custom_fields._stored``): a Decimal or a date cannot be the parameter of a JSON lookup."""
+
+    def method(queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        return queryset.filter(**{f"{lookup}__{lookup_expr}": value})
+
+    return method
 
 
 def _multi_choice_method(lookup: str) -> Any:

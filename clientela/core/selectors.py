@@ -80,3 +80,17 @@ def tags_all() -> QuerySet[Tag]:
 def custom_field_definitions_for(record_type: str) -> list[CustomFieldDefinition]:
     """The custom fields defined for ``record_type`` (``"parties.contact"``), in display order."""
     return list(CustomFieldDefinition.objects.filter(record_type=record_type))
+
+
+def custom_field_definition_get(pk: Any) -> CustomFieldDefinition:
+    """One custom field definition, or Http404. Callers check CUSTOM_FIELDS_MANAGE first."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(CustomFieldDefinition, pk=pk)
+
+
+def custom_field_definitions_visible_to(actor: Any) -> QuerySet[CustomFieldDefinition]:
+    """Every custom field definition, for anyone logged in (forms, imports and API clients need them)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return CustomFieldDefinition.objects.none()
+    return CustomFieldDefinition.objects.all()

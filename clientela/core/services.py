@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from clientela.core.custom_fields import custom_field_record_types
 from clientela.core.events import CoreEvent, changes, event_record, snapshot
 from clientela.core.models import CustomFieldDefinition, CustomFieldType, Tag
-from clientela.core.permissions import Perm, require_perm
+from clientela.core.permissions import Perm, has_perm, require_perm
 
 
 def tag_get_or_create(*, name: str, actor: Any) -> Tag:
@@ -24,6 +24,10 @@ def tag_get_or_create(*, name: str, actor: Any) -> Tag:
     existing = Tag.objects.filter(name__iexact=name).first()
     if existing:
         return existing
+    if not any(
+        has_perm(actor, perm) for perm in (Perm.PARTIES_ADD, Perm.PARTIES_CHANGE, Perm.TAGS_MANAGE)
+    ):
+        raise PermissionDenied(_("Your role does not allow creating tags."))
     with transaction.atomic():
         tag = Tag.objects.create(name=name)
         event_record(actor=actor, record=tag, kind=CoreEvent.TAG_CREATED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from clientela.core.permissions import Perm, Scope, has_perm, scope_of
 from clientela.identity.models import ApiToken, Team, User
@@ -27,7 +27,9 @@ def assignable_owners_for(actor: Any) -> QuerySet[User]:
         return users.filter(pk=actor.pk)
     if scope_of(actor) == Scope.ALL:
         return users
-    return users.filter(teams__in=actor.teams.values("id")).distinct() | users.filter(pk=actor.pk)
+    # A subquery, not a join: no duplicates, and no mixing of distinct and plain queries in `|`.
+    team_mates = User.objects.filter(teams__in=actor.teams.values("id")).values("pk")
+    return users.filter(Q(pk__in=team_mates) | Q(pk=actor.pk))
 
 
 def assignable_teams_for(actor: Any) -> QuerySet[Team]:
@@ -44,3 +46,16 @@ def teams_visible_to(actor: Any) -> QuerySet[Team]:
 
 def api_tokens_of(actor: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=actor)
+
+
+def team_member_candidates(actor: Any, team: Team | None = None) -> QuerySet[User]:
+    """Who can be put in a team: active users, and whoever is in ``team`` already (even if deactivated)."""
+    users = users_visible_to(actor).prefetch_related(None)
+    if team is None:
+        return users.filter(is_active=True)
+    return users.filter(Q(is_active=True) | Q(pk__in=team.members.values("pk")))
+
+
+def team_choices_for(actor: Any) -> QuerySet[Team]:
+    """Teams to pick from in forms and filters (without their members)."""
+    return teams_visible_to(actor).prefetch_related(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import zoneinfo
@@ -110,13 +111,16 @@ def user_update(
     if role is not None and actor.pk == user.pk and role != user.role:
         raise ValidationError({"role": _("You cannot change your own role.")})
     before = _user_snapshot(user)
-    user.full_name = (full_name if full_name is not None else user.full_name).strip()
-    user.role = role if role is not None else user.role
-    user.language = language if language is not None else user.language
-    user.time_zone = time_zone if time_zone is not None else user.time_zone
+    new_full_name = (full_name if full_name is not None else user.full_name).strip()
+    new_role = role if role is not None else user.role
+    new_language = language if language is not None else user.language
+    new_time_zone = time_zone if time_zone is not None else user.time_zone
+    # Validate before touching ``user``: callers (pages) keep showing the object after a refusal.
     _validated_profile(
-        full_name=user.full_name, role=user.role, language=user.language, time_zone=user.time_zone
+        full_name=new_full_name, role=new_role, language=new_language, time_zone=new_time_zone
     )
+    user.full_name, user.role = new_full_name, new_role
+    user.language, user.time_zone = new_language, new_time_zone
     user.save()
     if teams is not None:
         user.teams.set(teams)
@@ -162,6 +166,31 @@ def user_password_change(*, actor: User, user: User, password: str) -> User:
     user.save(update_fields=["password"])
     event_record(actor=actor, record=user, kind=UserEvent.PASSWORD_CHANGED)
     return user
+
+
+@transaction.atomic
+def user_login_record(*, user: User) -> None:
+    """Note in the audit trail that ``user`` logged in (called by the login page after success)."""
+    event_record(actor=user, record=user, kind=UserEvent.LOGGED_IN)
+
+
+@transaction.atomic
+def user_password_reset_request(*, email: str, language: str = "") -> None:
+    """Email the active user with ``email``, if there is one, a link to choose a new password.
+
+    Says nothing about whether the account exists: callers show the same answer either way, and the
+    email goes out from the task queue, so the answer does not wait for the mail server either.
+    Invited users who have not chosen a password yet can ask for a new link this way too.
+    ``language`` is the one the email is written in when the user has not chosen one.
+    """
+    from clientela.identity.tasks import password_reset_send
+
+    email = (email or "").strip()
+    user_ids = User.objects.filter(email__iexact=email, is_active=True).values_list("pk", flat=True)
+    for user_id in user_ids:
+        transaction.on_commit(
+            functools.partial(password_reset_send.enqueue, user_id=user_id, language=language)
+        )
 
 
 def _sessions_end(user: User) -> None:

@@ -13,9 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from clientela.core.filters import CustomFieldFilterSetMixin, SortFilter, TagsFilter
 from clientela.core.locale import country_choices
 from clientela.identity.models import Team, User
+from clientela.identity.selectors import teams_visible_to, users_visible_to
 from clientela.parties.choices import ContactSource, Industry, LifecycleStage, SizeBand
 from clientela.parties.models import Contact, Organization
-from clientela.parties.selectors import contacts_search, organizations_search
+from clientela.parties.selectors import (
+    contacts_search,
+    organizations_search,
+    organizations_visible_to,
+)
 
 
 class _CountryFilter(django_filters.MultipleChoiceFilter):
@@ -42,6 +47,18 @@ class _PartyFilterSet(CustomFieldFilterSetMixin, django_filters.FilterSet):
         label=_("Created until"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Choices come from what the person asking may see, for the page's form and the API alike:
+        # an id outside their scope is refused as an invalid choice, like one that does not exist.
+        actor = getattr(self.request, "user", None)
+        self.filters["owner"].queryset = users_visible_to(actor).prefetch_related(None)
+        self.filters["team"].queryset = teams_visible_to(actor).prefetch_related(None)
+        if "organization" in self.filters:
+            self.filters["organization"].queryset = organizations_visible_to(
+                actor
+            ).prefetch_related(None)
 
     @property
     def qs(self) -> QuerySet[Any]:

@@ -11,6 +11,41 @@ from clientela.core.phones import phone_digits
 from clientela.core.selectors import visible_to
 from clientela.parties.models import Affiliation, Contact, ContactEmail, ContactPhone, Organization
 
+# The optional columns of the list pages, in display order (the name column is always shown), and the
+# ones shown until a person chooses their own (saved by services.list_columns_set).
+LIST_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contacts": (
+        "email",
+        "phone",
+        "organization",
+        "job_title",
+        "stage",
+        "tags",
+        "owner",
+        "team",
+        "city",
+        "country",
+        "created",
+    ),
+    "organizations": (
+        "domain",
+        "industry",
+        "size",
+        "phone",
+        "city",
+        "country",
+        "revenue",
+        "tags",
+        "owner",
+        "team",
+        "created",
+    ),
+}
+LIST_COLUMNS_DEFAULT: dict[str, tuple[str, ...]] = {
+    "contacts": ("email", "phone", "organization", "stage", "tags", "owner", "created"),
+    "organizations": ("domain", "industry", "country", "tags", "owner", "created"),
+}
+
 
 def organizations_visible_to(actor: Any) -> QuerySet[Organization]:
     """Organizations ``actor`` may see, with what list pages and the API show loaded up front."""
@@ -102,3 +137,15 @@ def organizations_search(queryset: QuerySet[Organization], text: str) -> QuerySe
             word_condition |= Q(phone__contains=digits)
         condition &= word_condition
     return queryset.filter(condition)
+
+
+def list_columns_for(actor: Any, list_name: str) -> list[str]:
+    """The optional columns ``actor`` chose for the list ``list_name``, in display order.
+
+    The default set when they chose none; columns that no longer exist are left out.
+    """
+    allowed = LIST_COLUMNS[list_name]
+    saved = (getattr(actor, "preferences", None) or {}).get(f"{list_name}.columns")
+    if not isinstance(saved, list):
+        return list(LIST_COLUMNS_DEFAULT[list_name])
+    return [column for column in allowed if column in saved]

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models, transaction
@@ -37,6 +38,7 @@ from clientela.parties.models import (
     ContactPhone,
     Organization,
 )
+from clientela.parties.selectors import LIST_COLUMNS, LIST_COLUMNS_DEFAULT
 
 ORGANIZATION_FIELDS = (
     "name",
@@ -184,6 +186,9 @@ def _organization_validate(organization: Organization, errors: dict[str, list[st
             errors.setdefault("annual_revenue", []).append(_("Enter a number."))
     if organization.annual_revenue == "":
         organization.annual_revenue = None
+    # The database refuses a negative revenue (a check constraint that full_clean does not run here).
+    if isinstance(organization.annual_revenue, Decimal) and organization.annual_revenue < 0:
+        errors.setdefault("annual_revenue", []).append(_("The annual revenue cannot be negative."))
     organization.domain = _domain_of(organization.website)
     _full_clean(organization, errors)
 
@@ -289,10 +294,13 @@ def organization_update(
 
 
 @transaction.atomic
-def organization_delete(*, actor: Any, organization: Organization) -> None:
+def organization_delete(
+    *, actor: Any, organization: Organization, expected_version: int | None = None
+) -> None:
     """Delete an organization; its contacts stay, without this affiliation."""
     require_perm(actor, Perm.PARTIES_DELETE)
     organization = _locked(Organization, organization, actor)
+    _check_version(organization, expected_version)
     event_record(actor=actor, record=organization, kind=OrganizationEvent.DELETED)
     organization.delete()
 
@@ -423,6 +431,7 @@ def _contact_validate(contact: Contact, errors: dict[str, list[str]]) -> None:
 
 def _contact_children_write(
     contact: Contact,
+    actor: Any,
     emails: list[dict[str, Any]] | None,
     phones: list[dict[str, Any]] | None,
     affiliations: list[dict[str, Any]] | None,
@@ -436,19 +445,33 @@ def _contact_children_write(
         ContactPhone.objects.bulk_create(ContactPhone(contact=contact, **item) for item in phones)
         contact.primary_phone = phones[0]["number"] if phones else ""
     if affiliations is not None:
-        contact.affiliations.all().delete()
+        # Only the affiliations the actor can see are replaced: links to organizations outside
+        # their scope stay as they are (and keep being primary if one was).
+        visible = contact.affiliations.filter(organization__in=_visible_organization_ids(actor))
+        visible.delete()
+        if contact.affiliations.filter(is_primary=True).exists():
+            for item in affiliations:
+                item["is_primary"] = False
         Affiliation.objects.bulk_create(
             Affiliation(contact=contact, **item) for item in affiliations
         )
 
 
-def _contact_children_snapshot(contact: Contact) -> dict[str, Any]:
+def _visible_organization_ids(actor: Any) -> Any:
+    return visible_to(Organization.objects.all(), actor).values("id")
+
+
+def _contact_children_snapshot(contact: Contact, actor: Any) -> dict[str, Any]:
+    """Emails, phones and the affiliations ``actor`` can see: what an event may tell about them."""
+    affiliations = contact.affiliations.filter(
+        organization__in=_visible_organization_ids(actor)
+    ).select_related("organization")
     return {
         "emails": [email.email for email in contact.emails.all()],
         "phones": [phone.number for phone in contact.phones.all()],
         "organizations": [
             {"id": item.organization_id, "label": str(item.organization), "role": item.role}
-            for item in contact.affiliations.select_related("organization")
+            for item in affiliations
         ],
     }
 
@@ -483,7 +506,7 @@ def contact_create(
     _raise_if(errors)
     contact.owner, contact.team = ownership_resolve(actor=actor, owner=owner, team=team)
     contact.save()
-    _contact_children_write(contact, email_list, phone_list, affiliation_list)
+    _contact_children_write(contact, actor, email_list, phone_list, affiliation_list)
     contact.save(update_fields=["primary_email", "primary_phone"])
     tag_list = _tags(tags, actor) or []
     contact.tags.set(tag_list)
@@ -518,7 +541,7 @@ def contact_update(
     contact = _locked(Contact, contact, actor)
     _check_version(contact, expected_version)
     tracked = (*CONTACT_FIELDS, "custom_fields")
-    before = {**snapshot(contact, tracked), **_contact_children_snapshot(contact)}
+    before = {**snapshot(contact, tracked), **_contact_children_snapshot(contact, actor)}
     before_owner = snapshot(contact, ("owner", "team"))
     before_tags = {tag.name for tag in contact.tags.all()}
     errors: dict[str, list[str]] = {}
@@ -543,8 +566,10 @@ def contact_update(
             current_team=contact.team,
         )
     tag_list = _tags(tags, actor)
-    _contact_children_write(contact, email_list, phone_list, affiliation_list)
-    diff = changes(before, {**snapshot(contact, tracked), **_contact_children_snapshot(contact)})
+    _contact_children_write(contact, actor, email_list, phone_list, affiliation_list)
+    diff = changes(
+        before, {**snapshot(contact, tracked), **_contact_children_snapshot(contact, actor)}
+    )
     owner_diff = changes(before_owner, snapshot(contact, ("owner", "team")))
     after_tags = before_tags if tag_list is None else {tag.name for tag in tag_list}
     if not diff and not owner_diff and after_tags == before_tags:
@@ -571,8 +596,46 @@ def contact_update(
 
 
 @transaction.atomic
-def contact_delete(*, actor: Any, contact: Contact) -> None:
+def contact_delete(*, actor: Any, contact: Contact, expected_version: int | None = None) -> None:
     require_perm(actor, Perm.PARTIES_DELETE)
     contact = _locked(Contact, contact, actor)
+    _check_version(contact, expected_version)
     event_record(actor=actor, record=contact, kind=ContactEvent.DELETED)
     contact.delete()
+
+
+# -- list preferences --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def list_columns_set(*, actor: Any, list_name: str, columns: Iterable[str] | None) -> list[str]:
+    """Save which optional columns ``actor`` sees in the list ``list_name`` ("contacts", "organizations").
+
+    ``None`` goes back to the default columns. Unknown columns are refused (ValidationError) and nothing
+    is saved. Returns the columns now shown, in display order. Other preferences stay as they were.
+    """
+    require_perm(actor, Perm.PARTIES_VIEW)
+    if list_name not in LIST_COLUMNS:
+        raise ValidationError(
+            {"list_name": _("There is no list called “%(name)s”.") % {"name": list_name}}
+        )
+    allowed = LIST_COLUMNS[list_name]
+    key = f"{list_name}.columns"
+    # Re-read under a lock so that two tabs saving different preferences do not undo each other.
+    user = get_user_model().objects.select_for_update().get(pk=actor.pk)
+    preferences = dict(user.preferences or {})
+    if columns is None:
+        preferences.pop(key, None)
+        chosen = list(LIST_COLUMNS_DEFAULT[list_name])
+    else:
+        wanted = {str(column) for column in columns}
+        if unknown := sorted(wanted - set(allowed)):
+            raise ValidationError(
+                {"columns": _("Unknown columns: %(columns)s.") % {"columns": ", ".join(unknown)}}
+            )
+        chosen = [column for column in allowed if column in wanted]
+        preferences[key] = chosen
+    user.preferences = preferences
+    user.save(update_fields=["preferences"])
+    actor.preferences = preferences
+    return chosen

@@ -1,16 +1,509 @@
-"""Pages of organizations and contacts."""
+"""Pages of organizations and contacts: lists, details with timelines, forms, deletion."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clientela.core.custom_fields import record_type_of
+from clientela.core.exceptions import ConflictError
+from clientela.core.permissions import Perm, require_perm
+from clientela.core.selectors import custom_field_definitions_for, events_of
+from clientela.core.timeline import event_entries
+from clientela.parties.filters import ContactFilterSet, OrganizationFilterSet
+from clientela.parties.forms import ContactFormGroup, OrganizationForm
+from clientela.parties.models import Contact, Organization
+from clientela.parties.selectors import (
+    LIST_COLUMNS,
+    contact_get,
+    contacts_visible_to,
+    list_columns_for,
+    organization_get,
+    organization_people,
+    organizations_visible_to,
+)
+from clientela.parties.services import (
+    contact_create,
+    contact_delete,
+    contact_update,
+    list_columns_set,
+    organization_create,
+    organization_delete,
+    organization_update,
+)
+
+PAGE_SIZES = (25, 50, 100)
+TIMELINE_STEP = 50
+ORGANIZATION_PEOPLE_SHOWN = 20
+
+
+# -- lists -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """An optional list column: its key (as saved in preferences), heading and sort key."""
+
+    key: str
+    label: Any
+    sort: str | None = None
+
+
+CONTACT_COLUMNS = (
+    Column("email", gettext_lazy("Email"), "email"),
+    Column("phone", gettext_lazy("Phone"), "phone"),
+    Column("organization", gettext_lazy("Organization")),
+    Column("job_title", gettext_lazy("Job title"), "job_title"),
+    Column("stage", gettext_lazy("Lifecycle stage"), "stage"),
+    Column("tags", gettext_lazy("Tags")),
+    Column("owner", gettext_lazy("Owner"), "owner"),
+    Column("team", gettext_lazy("Team")),
+    Column("city", gettext_lazy("City"), "city"),
+    Column("country", gettext_lazy("Country"), "country"),
+    Column("created", gettext_lazy("Created"), "created"),
+)
+ORGANIZATION_COLUMNS = (
+    Column("domain", gettext_lazy("Domain"), "domain"),
+    Column("industry", gettext_lazy("Industry"), "industry"),
+    Column("size", gettext_lazy("Size")),
+    Column("phone", gettext_lazy("Phone")),
+    Column("city", gettext_lazy("City"), "city"),
+    Column("country", gettext_lazy("Country"), "country"),
+    Column("revenue", gettext_lazy("Annual revenue")),
+    Column("tags", gettext_lazy("Tags")),
+    Column("owner", gettext_lazy("Owner"), "owner"),
+    Column("team", gettext_lazy("Team")),
+    Column("created", gettext_lazy("Created"), "created"),
+)
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """What differs between the contact and the organization list."""
+
+    list_name: str
+    columns: tuple[Column, ...]
+    filterset_class: type
+    selector: Callable[[Any], QuerySet[Any]]
+    template: str
+    nav: str
+    url_name: str
+    columns_url_name: str
+    create_url_name: str
+
+
+CONTACT_LIST = ListPage(
+    list_name="contacts",
+    columns=CONTACT_COLUMNS,
+    filterset_class=ContactFilterSet,
+    selector=contacts_visible_to,
+    template="parties/contact_list.html",
+    nav="contacts",
+    url_name="parties:contact_list",
+    columns_url_name="parties:contact_columns",
+    create_url_name="parties:contact_create",
+)
+ORGANIZATION_LIST = ListPage(
+    list_name="organizations",
+    columns=ORGANIZATION_COLUMNS,
+    filterset_class=OrganizationFilterSet,
+    selector=organizations_visible_to,
+    template="parties/organization_list.html",
+    nav="organizations",
+    url_name="parties:organization_list",
+    columns_url_name="parties:organization_columns",
+    create_url_name="parties:organization_create",
+)
+
+
+def _page_size(value: str | None) -> int:
+    default = settings.CLIENTELA_LIST_PAGE_SIZE
+    try:
+        size = int(value or default)
+    except ValueError:
+        return default
+    return size if size in _page_sizes() else default
+
+
+def _page_sizes() -> list[int]:
+    return sorted({*PAGE_SIZES, settings.CLIENTELA_LIST_PAGE_SIZE})
+
+
+def _filter_data(request: HttpRequest, sort_keys: list[str]) -> QueryDict:
+    """The query without paging parameters, and without a sort that is not allowlisted."""
+    data = request.GET.copy()
+    for name in ("page", "per_page"):
+        data.pop(name, None)
+    if data.get("sort", "").strip().lstrip("-") not in sort_keys:
+        data.pop("sort", None)
+    return data
+
+
+def _sort_headers(columns: list[Column], current: str, default: str) -> list[dict[str, Any]]:
+    current = current or default
+    key, descending = current.lstrip("-"), current.startswith("-")
+    headers = []
+    for column in columns:
+        state = None
+        if column.sort is not None and column.sort == key:
+            state = "descending" if descending else "ascending"
+        next_sort = None
+        if column.sort is not None:
+            next_sort = f"-{column.sort}" if state == "ascending" else column.sort
+        headers.append({"column": column, "state": state, "next_sort": next_sort})
+    return headers
+
+
+def _is_partial(request: HttpRequest, target: str) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and htmx.target == target and not htmx.history_restore_request
+
+
+def _list(request: HttpRequest, page_spec: ListPage) -> HttpResponse:
+    require_perm(request.user, Perm.PARTIES_VIEW)
+    actor = request.user
+    filterset_class = page_spec.filterset_class
+    sort_keys = filterset_class.base_filters["sort"].keys()
+    data = _filter_data(request, sort_keys)
+    filterset = filterset_class(data=data, queryset=page_spec.selector(actor), request=request)
+    per_page = _page_size(request.GET.get("per_page"))
+    page = Paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
+    shown = list_columns_for(actor, page_spec.list_name)
+    visible_columns = [column for column in page_spec.columns if column.key in shown]
+    sort = data.get("sort", "").strip()
+    context = {
+        "nav": page_spec.nav,
+        "form_id": f"{page_spec.list_name}-filters",
+        "columns_url": reverse(page_spec.columns_url_name),
+        "filterset": filterset,
+        "filter_fields": [
+            field
+            for field in filterset.form
+            if field.name not in ("q", "sort") and not field.is_hidden
+        ],
+        "hidden_filter_fields": [field for field in filterset.form if field.is_hidden],
+        "page": page,
+        "per_page": per_page,
+        "page_sizes": _page_sizes(),
+        "sort": sort,
+        "name_header": _sort_headers([Column("name", "", "name")], sort, "name")[0],
+        "headers": _sort_headers(visible_columns, sort, "name"),
+        "shown": set(shown),
+        "all_columns": page_spec.columns,
+        "is_filtered": any(value for key, value in data.lists() if key != "sort" and any(value)),
+    }
+    if _is_partial(request, "results"):
+        response = render(request, f"{page_spec.template}#results", context)
+    else:
+        response = render(request, page_spec.template, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _columns_save(request: HttpRequest, page_spec: ListPage) -> HttpResponse:
+    if request.POST.get("reset"):
+        list_columns_set(actor=request.user, list_name=page_spec.list_name, columns=None)
+    else:
+        allowed = LIST_COLUMNS[page_spec.list_name]
+        chosen = [column for column in request.POST.getlist("columns") if column in allowed]
+        list_columns_set(actor=request.user, list_name=page_spec.list_name, columns=chosen)
+    messages.success(request, _("Your choice of columns was saved."))
+    target = request.POST.get("next", "")
+    default = reverse(page_spec.url_name)
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = default
+    return redirect(target or default)
 
 
 @login_required
 def contact_list(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("TODO")
+    return _list(request, CONTACT_LIST)
 
 
-contact_detail = contact_list
-organization_list = contact_list
-organization_detail = contact_list
+@login_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    return _list(request, ORGANIZATION_LIST)
+
+
+@login_required
+@require_POST
+def contact_columns(request: HttpRequest) -> HttpResponse:
+    return _columns_save(request, CONTACT_LIST)
+
+
+@login_required
+@require_POST
+def organization_columns(request: HttpRequest) -> HttpResponse:
+    return _columns_save(request, ORGANIZATION_LIST)
+
+
+# -- details -----------------------------------------------------------------------------------
+
+
+def _timeline_context(request: HttpRequest, record: Any) -> dict[str, Any]:
+    """The latest events of ``record``; ``?events=N`` shows more (in steps of TIMELINE_STEP)."""
+    try:
+        limit = max(TIMELINE_STEP, int(request.GET.get("events", TIMELINE_STEP)))
+    except ValueError:
+        limit = TIMELINE_STEP
+    limit = min(limit, 5000)
+    events = list(events_of(record)[: limit + 1])
+    has_more = len(events) > limit
+    query = request.GET.copy()
+    query["events"] = str(limit + TIMELINE_STEP)
+    return {
+        "entries": event_entries(events[:limit], model=type(record)),
+        "has_more": has_more,
+        "more_url": f"{request.path}?{query.urlencode()}",
+    }
+
+
+def _detail(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    if _is_partial(request, "timeline"):
+        response = render(request, f"{template}#timeline", context)
+    else:
+        response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@login_required
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request.user, Perm.PARTIES_VIEW)
+    contact = contact_get(request.user, pk)
+    context = {
+        "nav": "contacts",
+        "contact": contact,
+        "definitions": custom_field_definitions_for(record_type_of(Contact)),
+        **_timeline_context(request, contact),
+    }
+    return _detail(request, "parties/contact_detail.html", context)
+
+
+@login_required
+def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request.user, Perm.PARTIES_VIEW)
+    organization = organization_get(request.user, pk)
+    people = organization_people(request.user, organization)
+    shown_people = list(people[:ORGANIZATION_PEOPLE_SHOWN])
+    people_count = len(shown_people)
+    if people_count == ORGANIZATION_PEOPLE_SHOWN:
+        people_count = people.count()
+    roles = {
+        person.pk: next(
+            (
+                item.role
+                for item in person.affiliations.all()
+                if item.organization_id == organization.pk
+            ),
+            "",
+        )
+        for person in shown_people
+    }
+    context = {
+        "nav": "organizations",
+        "organization": organization,
+        "definitions": custom_field_definitions_for(record_type_of(Organization)),
+        "people": [(person, roles[person.pk]) for person in shown_people],
+        "people_count": people_count,
+        "people_url": f"{reverse('parties:contact_list')}?organization={organization.pk}",
+        **_timeline_context(request, organization),
+    }
+    return _detail(request, "parties/organization_detail.html", context)
+
+
+# -- forms -------------------------------------------------------------------------------------
+
+
+def _organization_choices(actor: Any) -> QuerySet[Organization]:
+    return (
+        organizations_visible_to(actor)
+        .select_related(None)
+        .prefetch_related(None)
+        .only("id", "name")
+    )
+
+
+def _contact_form_page(request: HttpRequest, contact: Contact | None) -> HttpResponse:
+    actor = request.user
+    group = ContactFormGroup(
+        request.POST if request.method == "POST" else None,
+        actor=actor,
+        definitions=custom_field_definitions_for(record_type_of(Contact)),
+        organizations=_organization_choices(actor),
+        contact=contact,
+    )
+    if request.method == "POST" and group.is_valid():
+        try:
+            if contact is None:
+                saved = contact_create(actor=actor, **group.service_values())
+            else:
+                saved = contact_update(
+                    actor=actor,
+                    contact=contact,
+                    expected_version=group.expected_version,
+                    **group.service_values(),
+                )
+        except ValidationError as error:
+            group.add_service_errors(error)
+        except ConflictError:
+            group.is_conflict = True
+        except Contact.DoesNotExist as error:
+            raise Http404 from error
+        else:
+            if contact is None:
+                messages.success(request, _("The contact %(name)s was created.") % {"name": saved})
+            else:
+                messages.success(
+                    request, _("Your changes to %(name)s were saved.") % {"name": saved}
+                )
+            return redirect("parties:contact_detail", saved.pk)
+    context = {
+        "nav": "contacts",
+        "contact": contact,
+        "group": group,
+        "form": group.form,
+    }
+    return render(request, "parties/contact_form.html", context)
+
+
+def _organization_form_page(
+    request: HttpRequest, organization: Organization | None
+) -> HttpResponse:
+    actor = request.user
+    form = OrganizationForm(
+        request.POST if request.method == "POST" else None,
+        actor=actor,
+        definitions=custom_field_definitions_for(record_type_of(Organization)),
+        record=organization,
+    )
+    is_conflict = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            if organization is None:
+                saved = organization_create(actor=actor, **form.service_values())
+            else:
+                saved = organization_update(
+                    actor=actor,
+                    organization=organization,
+                    expected_version=form.expected_version,
+                    **form.service_values(),
+                )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        except ConflictError:
+            is_conflict = True
+        except Organization.DoesNotExist as error:
+            raise Http404 from error
+        else:
+            if organization is None:
+                messages.success(
+                    request, _("The organization %(name)s was created.") % {"name": saved}
+                )
+            else:
+                messages.success(
+                    request, _("Your changes to %(name)s were saved.") % {"name": saved}
+                )
+            return redirect("parties:organization_detail", saved.pk)
+    context = {
+        "nav": "organizations",
+        "organization": organization,
+        "form": form,
+        "is_conflict": is_conflict,
+    }
+    return render(request, "parties/organization_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_create_view(request: HttpRequest) -> HttpResponse:
+    require_perm(request.user, Perm.PARTIES_ADD)
+    return _contact_form_page(request, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = contact_get(request.user, pk)
+    require_perm(request.user, Perm.PARTIES_CHANGE)
+    return _contact_form_page(request, contact)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_create_view(request: HttpRequest) -> HttpResponse:
+    require_perm(request.user, Perm.PARTIES_ADD)
+    return _organization_form_page(request, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = organization_get(request.user, pk)
+    require_perm(request.user, Perm.PARTIES_CHANGE)
+    return _organization_form_page(request, organization)
+
+
+# -- deletion ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = contact_get(request.user, pk)
+    require_perm(request.user, Perm.PARTIES_DELETE)
+    if request.method == "POST":
+        try:
+            contact_delete(actor=request.user, contact=contact)
+        except Contact.DoesNotExist as error:
+            raise Http404 from error
+        messages.success(request, _("The contact %(name)s was deleted.") % {"name": contact})
+        return redirect("parties:contact_list")
+    context = {
+        "nav": "contacts",
+        "record": contact,
+        "cancel_url": reverse("parties:contact_detail", args=[contact.pk]),
+        "affiliation_count": 0,
+    }
+    return render(request, "parties/confirm_delete.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = organization_get(request.user, pk)
+    require_perm(request.user, Perm.PARTIES_DELETE)
+    if request.method == "POST":
+        try:
+            organization_delete(actor=request.user, organization=organization)
+        except Organization.DoesNotExist as error:
+            raise Http404 from error
+        messages.success(
+            request, _("The organization %(name)s was deleted.") % {"name": organization}
+        )
+        return redirect("parties:organization_list")
+    context = {
+        "nav": "organizations",
+        "record": organization,
+        "cancel_url": reverse("parties:organization_detail", args=[organization.pk]),
+        "affiliation_count": organization.affiliations.count(),
+    }
+    return render(request, "parties/confirm_delete.html", context)

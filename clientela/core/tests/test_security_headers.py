@@ -30,3 +30,21 @@ def test_secure_cookies_whenever_debug_is_off():
     assert settings.CSRF_COOKIE_SECURE is True
     assert settings.SESSION_COOKIE_HTTPONLY is True
     assert settings.SESSION_SAVE_EVERY_REQUEST is True
+
+
+def test_a_missing_page_is_a_page_of_the_app(client, rep):
+    client.force_login(rep)
+
+    response = client.get("/contacts/999999/")
+
+    assert response.status_code == 404
+    assert "There is nothing here, or it is not visible to you." in response.content.decode()
+
+
+def test_unknown_api_versions_answer_problem_json(client, rep):
+    client.force_login(rep)
+
+    response = client.get("/api/v2/contacts/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"

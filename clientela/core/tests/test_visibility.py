@@ -6,6 +6,8 @@ from clientela.core.selectors import is_visible_to, visible_to
 from clientela.parties.models import Contact
 from clientela.parties.tests.factories import ContactFactory
 
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def records(rep, rep_a2, rep_b, manager):

@@ -25,7 +25,9 @@ class ContactFactory(factory.django.DjangoModelFactory):
     last_name = factory.Sequence(lambda n: f"Last{n}")
     owner = factory.SubFactory(UserFactory)
     team = factory.LazyAttribute(lambda o: o.owner.teams.first())
-    primary_email = factory.LazyAttribute(lambda o: f"{o.first_name}.{o.last_name}@example.com".lower())
+    primary_email = factory.LazyAttribute(
+        lambda o: f"{o.first_name}.{o.last_name}@example.com".lower()
+    )
     primary_phone = ""
 
     @factory.post_generation

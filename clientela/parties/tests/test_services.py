@@ -26,7 +26,9 @@ def test_contact_create_stores_phone_in_e164_and_records_the_event(rep, team_a):
 
 def test_contact_create_rejects_bad_input_and_writes_nothing(rep):
     with pytest.raises(ValidationError) as error:
-        contact_create(actor=rep, first_name="", last_name="", emails=["nope"], phones=["12"], country="XX")
+        contact_create(
+            actor=rep, first_name="", last_name="", emails=["nope"], phones=["12"], country="XX"
+        )
 
     assert set(error.value.message_dict) == {"last_name", "emails", "phones", "country"}
     assert Contact.objects.count() == 0
