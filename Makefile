@@ -64,7 +64,7 @@ vendor:
 	node scripts/vendor.mjs
 
 messages: $(STAMP)
-	cd clientela && ../$(CLIENTELA) makemessages --all --no-obsolete --no-location --ignore='tests/*'
+	cd clientela && ../$(CLIENTELA) makemessages -l es -l da -l hi --no-obsolete --no-location --ignore='tests/*'
 	$(PY) scripts/compile_messages.py
 
 bench: $(STAMP)
