@@ -156,6 +156,70 @@ def _record_owner_change(*, actor: Any, record: Any, before: dict[str, Any], kin
         event_record(actor=actor, record=record, kind=kind, data={"changes": diff})
 
 
+def _set_fields(
+    record: models.Model,
+    values: Mapping[str, Any],
+    allowed: Sequence[str],
+    errors: dict[str, list[str]],
+) -> None:
+    try:
+        _assign_fields(record, values, allowed)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+
+
+def _created(*, actor: Any, record: Any, tags: Iterable[str | Tag] | None, kinds: Any) -> None:
+    """What every party creation ends with: its tags, and the created (and tagged) events."""
+    tag_list = _tags(tags, actor) or []
+    record.tags.set(tag_list)
+    event_record(actor=actor, record=record, kind=kinds.CREATED)
+    if tag_list:
+        event_record(
+            actor=actor,
+            record=record,
+            kind=kinds.TAGGED,
+            data={"tags": sorted(tag.name for tag in tag_list)},
+        )
+
+
+def _updated(
+    *,
+    actor: Any,
+    record: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    before_owner: dict[str, Any],
+    before_tags: set[str],
+    tag_list: list[Tag] | None,
+    kinds: Any,
+) -> None:
+    """What every party update ends with: a new version and one event per kind of change.
+
+    Nothing is saved and no event recorded when nothing changed.
+    """
+    diff = changes(before, after)
+    owner_diff = changes(before_owner, snapshot(record, ("owner", "team")))
+    after_tags = before_tags if tag_list is None else {tag.name for tag in tag_list}
+    if not diff and not owner_diff and after_tags == before_tags:
+        return
+    record.version += 1
+    record.updated_at = timezone.now()
+    record.save()
+    if tag_list is not None:
+        record.tags.set(tag_list)
+    if diff:
+        event_record(actor=actor, record=record, kind=kinds.CHANGED, data={"changes": diff})
+    _record_owner_change(actor=actor, record=record, before=before_owner, kind=kinds.OWNER_CHANGED)
+    _record_tag_changes(
+        actor=actor,
+        record=record,
+        before=before_tags,
+        after=after_tags,
+        tagged=kinds.TAGGED,
+        untagged=kinds.UNTAGGED,
+    )
+
+
 def _domain_of(website: str) -> str:
     if not website:
         return ""
@@ -206,25 +270,13 @@ def organization_create(
     require_perm(actor, Perm.PARTIES_ADD)
     organization = Organization()
     errors: dict[str, list[str]] = {}
-    try:
-        _assign_fields(organization, fields, ORGANIZATION_FIELDS)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    _set_fields(organization, fields, ORGANIZATION_FIELDS, errors)
     _organization_validate(organization, errors)
     _custom_fields(organization, custom_fields, errors)
     _raise_if(errors)
     organization.owner, organization.team = ownership_resolve(actor=actor, owner=owner, team=team)
     organization.save()
-    tag_list = _tags(tags, actor) or []
-    organization.tags.set(tag_list)
-    event_record(actor=actor, record=organization, kind=OrganizationEvent.CREATED)
-    if tag_list:
-        event_record(
-            actor=actor,
-            record=organization,
-            kind=OrganizationEvent.TAGGED,
-            data={"tags": sorted(tag.name for tag in tag_list)},
-        )
+    _created(actor=actor, record=organization, tags=tags, kinds=OrganizationEvent)
     return organization
 
 
@@ -249,10 +301,7 @@ def organization_update(
     before_owner = snapshot(organization, ("owner", "team"))
     before_tags = {tag.name for tag in organization.tags.all()}
     errors: dict[str, list[str]] = {}
-    try:
-        _assign_fields(organization, fields, ORGANIZATION_FIELDS)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    _set_fields(organization, fields, ORGANIZATION_FIELDS, errors)
     _organization_validate(organization, errors)
     _custom_fields(organization, custom_fields, errors)
     _raise_if(errors)
@@ -264,31 +313,15 @@ def organization_update(
             current_owner=organization.owner,
             current_team=organization.team,
         )
-    tag_list = _tags(tags, actor)
-    diff = changes(before, snapshot(organization, tracked))
-    owner_diff = changes(before_owner, snapshot(organization, ("owner", "team")))
-    after_tags = before_tags if tag_list is None else {tag.name for tag in tag_list}
-    if not diff and not owner_diff and after_tags == before_tags:
-        return organization
-    organization.version += 1
-    organization.updated_at = timezone.now()
-    organization.save()
-    if tag_list is not None:
-        organization.tags.set(tag_list)
-    if diff:
-        event_record(
-            actor=actor, record=organization, kind=OrganizationEvent.CHANGED, data={"changes": diff}
-        )
-    _record_owner_change(
-        actor=actor, record=organization, before=before_owner, kind=OrganizationEvent.OWNER_CHANGED
-    )
-    _record_tag_changes(
+    _updated(
         actor=actor,
         record=organization,
-        before=before_tags,
-        after=after_tags,
-        tagged=OrganizationEvent.TAGGED,
-        untagged=OrganizationEvent.UNTAGGED,
+        before=before,
+        after=snapshot(organization, tracked),
+        before_owner=before_owner,
+        before_tags=before_tags,
+        tag_list=_tags(tags, actor),
+        kinds=OrganizationEvent,
     )
     return organization
 
@@ -494,10 +527,7 @@ def contact_create(
     require_perm(actor, Perm.PARTIES_ADD)
     contact = Contact()
     errors: dict[str, list[str]] = {}
-    try:
-        _assign_fields(contact, fields, CONTACT_FIELDS)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    _set_fields(contact, fields, CONTACT_FIELDS, errors)
     _contact_validate(contact, errors)
     email_list = _emails_clean(emails, errors)
     phone_list = _phones_clean(phones, contact.country or None, errors)
@@ -508,16 +538,7 @@ def contact_create(
     contact.save()
     _contact_children_write(contact, actor, email_list, phone_list, affiliation_list)
     contact.save(update_fields=["primary_email", "primary_phone"])
-    tag_list = _tags(tags, actor) or []
-    contact.tags.set(tag_list)
-    event_record(actor=actor, record=contact, kind=ContactEvent.CREATED)
-    if tag_list:
-        event_record(
-            actor=actor,
-            record=contact,
-            kind=ContactEvent.TAGGED,
-            data={"tags": sorted(tag.name for tag in tag_list)},
-        )
+    _created(actor=actor, record=contact, tags=tags, kinds=ContactEvent)
     return contact
 
 
@@ -545,10 +566,7 @@ def contact_update(
     before_owner = snapshot(contact, ("owner", "team"))
     before_tags = {tag.name for tag in contact.tags.all()}
     errors: dict[str, list[str]] = {}
-    try:
-        _assign_fields(contact, fields, CONTACT_FIELDS)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    _set_fields(contact, fields, CONTACT_FIELDS, errors)
     _contact_validate(contact, errors)
     email_list = None if emails is None else _emails_clean(emails, errors)
     phone_list = None if phones is None else _phones_clean(phones, contact.country or None, errors)
@@ -567,30 +585,15 @@ def contact_update(
         )
     tag_list = _tags(tags, actor)
     _contact_children_write(contact, actor, email_list, phone_list, affiliation_list)
-    diff = changes(
-        before, {**snapshot(contact, tracked), **_contact_children_snapshot(contact, actor)}
-    )
-    owner_diff = changes(before_owner, snapshot(contact, ("owner", "team")))
-    after_tags = before_tags if tag_list is None else {tag.name for tag in tag_list}
-    if not diff and not owner_diff and after_tags == before_tags:
-        return contact
-    contact.version += 1
-    contact.updated_at = timezone.now()
-    contact.save()
-    if tag_list is not None:
-        contact.tags.set(tag_list)
-    if diff:
-        event_record(actor=actor, record=contact, kind=ContactEvent.CHANGED, data={"changes": diff})
-    _record_owner_change(
-        actor=actor, record=contact, before=before_owner, kind=ContactEvent.OWNER_CHANGED
-    )
-    _record_tag_changes(
+    _updated(
         actor=actor,
         record=contact,
-        before=before_tags,
-        after=after_tags,
-        tagged=ContactEvent.TAGGED,
-        untagged=ContactEvent.UNTAGGED,
+        before=before,
+        after={**snapshot(contact, tracked), **_contact_children_snapshot(contact, actor)},
+        before_owner=before_owner,
+        before_tags=before_tags,
+        tag_list=tag_list,
+        kinds=ContactEvent,
     )
     return contact
 

@@ -72,3 +72,23 @@ def test_analyst_cannot_create(analyst):
     with pytest.raises(PermissionDenied):
         contact_create(actor=analyst, first_name="Ana")
     assert Contact.objects.count() == 0
+
+
+def test_updating_organizations_keeps_links_the_editor_cannot_see(rep, rep_b):
+    from clientela.parties.models import Affiliation
+    from clientela.parties.tests.factories import OrganizationFactory
+
+    hidden = OrganizationFactory(name="Hidden A/S", owner=rep_b)
+    visible = OrganizationFactory(name="Visible ApS", owner=rep)
+    contact = contact_create(actor=rep, first_name="Ana", last_name="Ruiz")
+    Affiliation.objects.create(contact=contact, organization=hidden, is_primary=True)
+
+    contact_update(actor=rep, contact=contact, organizations=[{"organization": visible, "role": "CFO"}])
+
+    links = {(a.organization.name, a.role, a.is_primary) for a in contact.affiliations.all()}
+    assert links == {("Hidden A/S", "", True), ("Visible ApS", "CFO", False)}
+    changed = events_of(contact).get(kind="contact.changed")
+    assert changed.data["changes"]["organizations"] == {
+        "old": [],
+        "new": [{"id": visible.pk, "label": "Visible ApS", "role": "CFO"}],
+    }
