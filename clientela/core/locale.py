@@ -40,6 +40,14 @@ def country_codes() -> frozenset[str]:
     return frozenset(code for code, _name in _countries("en_US"))
 
 
+def language_name(code: str, language: str | None = None) -> str:
+    """A language code ("nb", "pt-BR") named in the reader's language ("Norwegian Bokmål")."""
+    if not code:
+        return ""
+    names = Locale.parse(babel_locale(language)).languages
+    return names.get(code.replace("-", "_")) or names.get(code.split("-")[0].lower()) or code
+
+
 def country_name(code: str, language: str | None = None) -> str:
     if not code:
         return ""

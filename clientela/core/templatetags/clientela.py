@@ -9,7 +9,7 @@ from django import template
 
 from clientela.core.custom_fields import custom_field_display
 from clientela.core.events import event_kind_label
-from clientela.core.locale import country_name, money
+from clientela.core.locale import country_name, language_name, money
 from clientela.core.phones import phone_display
 
 register = template.Library()
@@ -28,6 +28,11 @@ def phone_filter(e164: str) -> str:
 @register.filter(name="country")
 def country_filter(code: str) -> str:
     return country_name(code)
+
+
+@register.filter(name="language_name")
+def language_name_filter(code: str) -> str:
+    return language_name(code)
 
 
 @register.filter

@@ -51,3 +51,12 @@ def test_invalid_phone_numbers_are_refused():
 
 def test_phone_numbers_are_shown_in_the_international_format():
     assert phone_display("+14155550100") == "+1 415-555-0100"
+
+
+def test_language_codes_are_named_in_the_readers_language():
+    from clientela.core.locale import language_name
+
+    assert language_name("nb", "en") == "Norwegian Bokmål"
+    assert language_name("da", "en") == "Danish"
+    assert language_name("es", "da") == "spansk"
+    assert language_name("xx-nonsense", "en") == "xx-nonsense"
