@@ -83,7 +83,9 @@ def test_updating_organizations_keeps_links_the_editor_cannot_see(rep, rep_b):
     contact = contact_create(actor=rep, first_name="Ana", last_name="Ruiz")
     Affiliation.objects.create(contact=contact, organization=hidden, is_primary=True)
 
-    contact_update(actor=rep, contact=contact, organizations=[{"organization": visible, "role": "CFO"}])
+    contact_update(
+        actor=rep, contact=contact, organizations=[{"organization": visible, "role": "CFO"}]
+    )
 
     links = {(a.organization.name, a.role, a.is_primary) for a in contact.affiliations.all()}
     assert links == {("Hidden A/S", "", True), ("Visible ApS", "CFO", False)}
