@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LifecycleStage(models.TextChoices):
@@ -61,7 +62,7 @@ class SizeBand(models.TextChoices):
 class PhoneKind(models.TextChoices):
     MOBILE = "mobile", _("Mobile")
     WORK = "work", _("Work")
-    HOME = "home", _("Home")
+    HOME = "home", pgettext_lazy("phone number kind", "Home")
     OTHER = "other", _("Other")
 
 

@@ -52,10 +52,12 @@ def test_switch_to_spanish_on_the_profile_page(page, login, person):
     page.locator("form[action='/me/'] button[type=submit]").click()
 
     expect(page.locator("html")).to_have_attribute("lang", "es")
-    expect(page.get_by_label("Language")).to_have_value("es")
-    expect(page.get_by_label("Time zone")).to_have_value("Europe/Madrid")
-    page.goto("/")
+    expect(page.get_by_label("Idioma")).to_have_value("es")
+    expect(page.get_by_role("link", name="Contactos", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Organizaciones", exact=True)).to_be_visible()
+    page.goto("/contacts/")
     expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", name="Contactos")).to_be_visible()
     expect(page.get_by_test_id("user-menu")).to_have_text("Ana")
     person.refresh_from_db()
     assert (person.language, person.time_zone) == ("es", "Europe/Madrid")
@@ -115,3 +117,15 @@ def test_administrator_invites_a_user(page, login, team_a):
     invited = User.objects.get(email="new@example.com")
     assert (invited.role, invited.has_usable_password()) == ("manager", False)
     assert [team.name for team in invited.teams.all()] == ["Team A"]
+
+
+def test_the_login_page_follows_the_browsers_language(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="da-DK")
+    page = context.new_page()
+
+    page.goto("/login/")
+
+    expect(page.locator("html")).to_have_attribute("lang", "da")
+    expect(page.get_by_label("E-mail")).to_be_visible()
+    expect(page.get_by_role("button", name="Log ind")).to_be_visible()
+    context.close()
