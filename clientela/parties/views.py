@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -465,45 +465,61 @@ def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # -- deletion ----------------------------------------------------------------------------------
 
 
+def _delete_page(
+    request: HttpRequest,
+    record: Contact | Organization,
+    *,
+    delete: Any,
+    nav: str,
+    deleted_message: str,
+    list_url: str,
+    detail_url: str,
+    affiliation_count: int = 0,
+) -> HttpResponse:
+    """A confirmation page (GET) and the deletion itself (POST) through ``delete``."""
+    require_perm(request.user, Perm.PARTIES_DELETE)
+    if request.method == "POST":
+        try:
+            delete(request.user, record)
+        except ObjectDoesNotExist as error:
+            raise Http404 from error
+        messages.success(request, deleted_message)
+        return redirect(list_url)
+    context = {
+        "nav": nav,
+        "record": record,
+        "cancel_url": reverse(detail_url, args=[record.pk]),
+        "affiliation_count": affiliation_count,
+    }
+    return render(request, "parties/confirm_delete.html", context)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     contact = contact_get(request.user, pk)
-    require_perm(request.user, Perm.PARTIES_DELETE)
-    if request.method == "POST":
-        try:
-            contact_delete(actor=request.user, contact=contact)
-        except Contact.DoesNotExist as error:
-            raise Http404 from error
-        messages.success(request, _("The contact %(name)s was deleted.") % {"name": contact})
-        return redirect("parties:contact_list")
-    context = {
-        "nav": "contacts",
-        "record": contact,
-        "cancel_url": reverse("parties:contact_detail", args=[contact.pk]),
-        "affiliation_count": 0,
-    }
-    return render(request, "parties/confirm_delete.html", context)
+    return _delete_page(
+        request,
+        contact,
+        delete=lambda actor, record: contact_delete(actor=actor, contact=record),
+        nav="contacts",
+        deleted_message=_("The contact %(name)s was deleted.") % {"name": contact},
+        list_url="parties:contact_list",
+        detail_url="parties:contact_detail",
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     organization = organization_get(request.user, pk)
-    require_perm(request.user, Perm.PARTIES_DELETE)
-    if request.method == "POST":
-        try:
-            organization_delete(actor=request.user, organization=organization)
-        except Organization.DoesNotExist as error:
-            raise Http404 from error
-        messages.success(
-            request, _("The organization %(name)s was deleted.") % {"name": organization}
-        )
-        return redirect("parties:organization_list")
-    context = {
-        "nav": "organizations",
-        "record": organization,
-        "cancel_url": reverse("parties:organization_detail", args=[organization.pk]),
-        "affiliation_count": organization.affiliations.count(),
-    }
-    return render(request, "parties/confirm_delete.html", context)
+    return _delete_page(
+        request,
+        organization,
+        delete=lambda actor, record: organization_delete(actor=actor, organization=record),
+        nav="organizations",
+        deleted_message=_("The organization %(name)s was deleted.") % {"name": organization},
+        list_url="parties:organization_list",
+        detail_url="parties:organization_detail",
+        affiliation_count=organization.affiliations.count(),
+    )
