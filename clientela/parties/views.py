@@ -342,92 +342,95 @@ def _organization_choices(actor: Any) -> QuerySet[Organization]:
     )
 
 
-def _contact_form_page(request: HttpRequest, contact: Contact | None) -> HttpResponse:
+def _saved_from_form(
+    request: HttpRequest,
+    form: Any,
+    *,
+    record: Contact | Organization | None,
+    create: Any,
+    update: Any,
+    created_message: str,
+) -> Contact | Organization | None:
+    """The record a valid POSTed form created or updated through its service, else None.
+
+    Service errors go back onto the form's fields; a conflict sets ``form.is_conflict`` and keeps the
+    person's input. ``create(actor, values)`` and ``update(actor, record, version, values)`` call the
+    services.
+    """
+    form.is_conflict = False
+    if request.method != "POST" or not form.is_valid():
+        return None
     actor = request.user
+    try:
+        if record is None:
+            saved = create(actor, form.service_values())
+        else:
+            saved = update(actor, record, form.expected_version, form.service_values())
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return None
+    except ConflictError:
+        form.is_conflict = True
+        return None
+    except ObjectDoesNotExist as error:
+        raise Http404 from error
+    if record is None:
+        messages.success(request, created_message % {"name": saved})
+    else:
+        messages.success(request, _("Your changes to %(name)s were saved.") % {"name": saved})
+    return saved
+
+
+def _contact_form_page(request: HttpRequest, contact: Contact | None) -> HttpResponse:
     group = ContactFormGroup(
         request.POST if request.method == "POST" else None,
-        actor=actor,
+        actor=request.user,
         definitions=custom_field_definitions_for(record_type_of(Contact)),
-        organizations=_organization_choices(actor),
+        organizations=_organization_choices(request.user),
         contact=contact,
     )
-    if request.method == "POST" and group.is_valid():
-        try:
-            if contact is None:
-                saved = contact_create(actor=actor, **group.service_values())
-            else:
-                saved = contact_update(
-                    actor=actor,
-                    contact=contact,
-                    expected_version=group.expected_version,
-                    **group.service_values(),
-                )
-        except ValidationError as error:
-            group.add_service_errors(error)
-        except ConflictError:
-            group.is_conflict = True
-        except Contact.DoesNotExist as error:
-            raise Http404 from error
-        else:
-            if contact is None:
-                messages.success(request, _("The contact %(name)s was created.") % {"name": saved})
-            else:
-                messages.success(
-                    request, _("Your changes to %(name)s were saved.") % {"name": saved}
-                )
-            return redirect("parties:contact_detail", saved.pk)
-    context = {
-        "nav": "contacts",
-        "contact": contact,
-        "group": group,
-        "form": group.form,
-    }
+    saved = _saved_from_form(
+        request,
+        group,
+        record=contact,
+        create=lambda actor, values: contact_create(actor=actor, **values),
+        update=lambda actor, record, version, values: contact_update(
+            actor=actor, contact=record, expected_version=version, **values
+        ),
+        created_message=_("The contact %(name)s was created."),
+    )
+    if saved is not None:
+        return redirect("parties:contact_detail", saved.pk)
+    context = {"nav": "contacts", "contact": contact, "group": group, "form": group.form}
     return render(request, "parties/contact_form.html", context)
 
 
 def _organization_form_page(
     request: HttpRequest, organization: Organization | None
 ) -> HttpResponse:
-    actor = request.user
     form = OrganizationForm(
         request.POST if request.method == "POST" else None,
-        actor=actor,
+        actor=request.user,
         definitions=custom_field_definitions_for(record_type_of(Organization)),
         record=organization,
     )
-    is_conflict = False
-    if request.method == "POST" and form.is_valid():
-        try:
-            if organization is None:
-                saved = organization_create(actor=actor, **form.service_values())
-            else:
-                saved = organization_update(
-                    actor=actor,
-                    organization=organization,
-                    expected_version=form.expected_version,
-                    **form.service_values(),
-                )
-        except ValidationError as error:
-            form.add_service_errors(error)
-        except ConflictError:
-            is_conflict = True
-        except Organization.DoesNotExist as error:
-            raise Http404 from error
-        else:
-            if organization is None:
-                messages.success(
-                    request, _("The organization %(name)s was created.") % {"name": saved}
-                )
-            else:
-                messages.success(
-                    request, _("Your changes to %(name)s were saved.") % {"name": saved}
-                )
-            return redirect("parties:organization_detail", saved.pk)
+    saved = _saved_from_form(
+        request,
+        form,
+        record=organization,
+        create=lambda actor, values: organization_create(actor=actor, **values),
+        update=lambda actor, record, version, values: organization_update(
+            actor=actor, organization=record, expected_version=version, **values
+        ),
+        created_message=_("The organization %(name)s was created."),
+    )
+    if saved is not None:
+        return redirect("parties:organization_detail", saved.pk)
     context = {
         "nav": "organizations",
         "organization": organization,
         "form": form,
-        "is_conflict": is_conflict,
+        "is_conflict": form.is_conflict,
     }
     return render(request, "parties/organization_form.html", context)
 
