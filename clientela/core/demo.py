@@ -59,6 +59,7 @@ from clientela.parties.models import (
     ContactPhone,
     Organization,
 )
+from clientela.parties.search import contact_search_text, organization_search_text
 
 DEMO_EMAIL_DOMAIN = "demo.clientela.example"
 ADMIN_EMAIL = f"admin@{DEMO_EMAIL_DOMAIN}"
@@ -788,6 +789,9 @@ class _Loader:
                 created_at=created_at,
                 updated_at=self._updated_at(created_at),
             )
+            row.search_text = organization_search_text(
+                name=row.name, domain=row.domain, phone=row.phone
+            )
             orgs.append(_Org(row, country, city, self.email_pattern(self.rng)))
         for start in range(0, len(orgs), _CONTACT_BATCH):
             batch = orgs[start : start + _CONTACT_BATCH]
@@ -959,6 +963,13 @@ class _Loader:
                     custom_fields=custom_fields,
                     created_at=created_at,
                     updated_at=self._updated_at(created_at),
+                    search_text=contact_search_text(
+                        first_name=first,
+                        last_name=last,
+                        emails=[item["email"] for item in emails],
+                        phones=[item["number"] for item in phones],
+                        organization_names=[item["organization"].name for item in affiliations],
+                    ),
                 )
             )
             children.append((emails, phones, affiliations, tags))

@@ -197,3 +197,36 @@ class DemoDataset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.size} ({self.seed})"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to an API POST sent with an ``Idempotency-Key``, returned again on a retry.
+
+    ``response_status`` is null while the first request is still running; a second request with the
+    same key meanwhile answers 409. Keys expire after CLIENTELA_IDEMPOTENCY_HOURS.
+    """
+
+    # CASCADE: keys are per user and worthless without them.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=255)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=2000)
+    # SHA-256 of method, path and body: the same key with another request answers 422.
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_headers = models.JSONField(_("response headers"), default=dict, blank=True)
+    response_body = models.BinaryField(_("response body"), default=b"", blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="core_idempotency_user_key_unique")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="core_idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key

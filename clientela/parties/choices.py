@@ -70,3 +70,28 @@ class EmailKind(models.TextChoices):
     WORK = "work", _("Work")
     PERSONAL = "personal", _("Personal")
     OTHER = "other", _("Other")
+
+
+class ImportRecordType(models.TextChoices):
+    CONTACTS = "contacts", _("Contacts")
+    ORGANIZATIONS = "organizations", _("Organizations")
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ImportOnMatch(models.TextChoices):
+    SKIP = "skip", _("Skip the row")
+    FILL = "fill", _("Fill in empty fields")
+    OVERWRITE = "overwrite", _("Overwrite with the file's values")
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("To review")
+    DISMISSED = "dismissed", _("Not duplicates")
+    MERGED = "merged", _("Merged")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clientela.core.models import (
@@ -16,7 +17,11 @@ from clientela.core.models import (
 )
 from clientela.parties.choices import (
     ContactSource,
+    DuplicateStatus,
     EmailKind,
+    ImportOnMatch,
+    ImportRecordType,
+    ImportStatus,
     Industry,
     LifecycleStage,
     PhoneKind,
@@ -32,6 +37,9 @@ class PartyModel(TimestampedModel, VersionedModel, OwnedModel, TaggedModel, Cust
     region = models.CharField(_("region"), max_length=100, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
+    # What search matches (core.search): names, emails, phone digits, organizations; normalized and
+    # kept current by the services in the same transaction as the write.
+    search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
 
     class Meta:
         abstract = True
@@ -229,3 +237,276 @@ class Affiliation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact} @ {self.organization}"
+
+
+# -- imports ------------------------------------------------------------------------------------
+
+
+class ImportMapping(TimestampedModel):
+    """A saved choice of which file column fills which field, offered again for the next file."""
+
+    record_type = models.CharField(
+        _("record type"), max_length=20, choices=ImportRecordType.choices
+    )
+    name = models.CharField(_("name"), max_length=100)
+    # {column header as in the file: field key}; columns mapped to "" are ignored.
+    columns = models.JSONField(_("columns"), default=dict)
+    # PROTECT: users are deactivated, never deleted.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = [Lower("name"), "id"]
+        verbose_name = _("import mapping")
+        verbose_name_plural = _("import mappings")
+        constraints = [
+            models.UniqueConstraint(
+                "record_type", Lower("name"), name="parties_importmapping_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(TimestampedModel):
+    """One upload being checked (a dry run) or imported, in batches, by the worker.
+
+    The counters and ``next_row`` are written after each batch commits, so a job that stops (the worker
+    restarted) resumes at the first row not yet imported.
+    """
+
+    record_type = models.CharField(
+        _("record type"), max_length=20, choices=ImportRecordType.choices
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    is_dry_run = models.BooleanField(_("dry run"), default=False)
+    # PROTECT: users are deactivated, never deleted; the job acts with their rights.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    original_name = models.CharField(_("file name"), max_length=255)
+    # Relative to the imports folder under CLIENTELA_VAR_DIR.
+    stored_name = models.CharField(_("stored file"), max_length=255)
+    file_size = models.BigIntegerField(_("file size"), default=0)
+    file_format = models.CharField(_("format"), max_length=10)
+    encoding = models.CharField(_("encoding"), max_length=30, blank=True)
+    # {column header: field key}
+    mapping = models.JSONField(_("mapping"), default=dict)
+    on_match = models.CharField(
+        _("when a row matches an existing record"),
+        max_length=10,
+        choices=ImportOnMatch.choices,
+        default=ImportOnMatch.SKIP,
+    )
+    # Defaults for every row: {"country": "DK", "tags": ["fair-2026"], "owner": user id, ...}.
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    # The dry run this import was started from, when it was.
+    # SET_NULL: the import's own history stands without it.
+    dry_run_of = models.ForeignKey(
+        "self",
+        verbose_name=_("dry run"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    next_row = models.PositiveIntegerField(_("next row"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="parties_import_user_idx"),
+            models.Index(fields=["-created_at", "-id"], name="parties_import_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def processed_rows(self) -> int:
+        return self.created_count + self.updated_count + self.skipped_count + self.failed_count
+
+
+class ImportBatch(models.Model):
+    """What happened to each row of one committed batch: the report and the resume point come from here."""
+
+    # CASCADE: a batch is part of its job.
+    job = models.ForeignKey(
+        ImportJob, verbose_name=_("import"), on_delete=models.CASCADE, related_name="batches"
+    )
+    first_row = models.PositiveIntegerField(_("first row"))
+    # One letter per row, in order: c created, u updated, s skipped, f failed.
+    outcomes = models.TextField(_("outcomes"))
+    # The record each row created, updated or matched (null for failed rows), in row order.
+    record_ids = models.JSONField(_("records"), default=list)
+
+    class Meta:
+        ordering = ["job", "first_row"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "first_row"], name="parties_importbatch_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.first_row}"
+
+
+class ImportRowError(models.Model):
+    """Why one row of an import failed (or was skipped): row number, column and reason."""
+
+    # CASCADE: part of its job.
+    job = models.ForeignKey(
+        ImportJob, verbose_name=_("import"), on_delete=models.CASCADE, related_name="row_errors"
+    )
+    # As a spreadsheet numbers it: the header is row 1, the first data row is row 2.
+    row_number = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=255, blank=True)
+    value = models.TextField(_("value"), blank=True)
+    message = models.TextField(_("reason"))
+    is_skip = models.BooleanField(_("skipped"), default=False)
+
+    class Meta:
+        ordering = ["job", "row_number", "id"]
+        verbose_name = _("import row error")
+        verbose_name_plural = _("import row errors")
+        indexes = [models.Index(fields=["job", "row_number", "id"], name="parties_importerror_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.row_number}: {self.message}"
+
+
+# -- duplicates and merges ---------------------------------------------------------------------
+
+
+class DuplicateCandidate(models.Model):
+    """Two records that look like the same person or company, waiting for someone to decide.
+
+    Exactly one pair of foreign keys is set, by ``record_type``; ``first`` has the smaller id.
+    """
+
+    record_type = models.CharField(
+        _("record type"), max_length=20, choices=ImportRecordType.choices
+    )
+    # CASCADE: a pair means nothing once either record is gone (merged or deleted).
+    first_contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    second_contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    first_organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    second_organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField(_("confidence"))
+    # Why they look alike: ["email", "phone", "name_organization", "name_city", ...].
+    reasons = models.JSONField(_("reasons"), default=list)
+    status = models.CharField(
+        _("status"), max_length=20, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    detected_at = models.DateTimeField(_("detected"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # SET_NULL: the decision stands when the user row goes.
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-score", "id"]
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first_contact", "second_contact"],
+                condition=models.Q(record_type="contacts"),
+                name="parties_duplicate_contact_pair_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["first_organization", "second_organization"],
+                condition=models.Q(record_type="organizations"),
+                name="parties_duplicate_org_pair_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__lte=100), name="parties_duplicate_score_max"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["record_type", "status", "-score", "id"], name="parties_duplicate_queue_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.pk} ({self.score})"
+
+
+class Merge(models.Model):
+    """Records merged into one survivor, with everything needed to undo it."""
+
+    record_type = models.CharField(
+        _("record type"), max_length=20, choices=ImportRecordType.choices
+    )
+    survivor_id = models.BigIntegerField(_("survivor"))
+    merged_ids = models.JSONField(_("merged records"), default=list)
+    # The survivor's values before, the merged records' rows and every related row that moved (table,
+    # id, column, old value), so that undo restores exactly what was.
+    snapshot = models.JSONField(_("snapshot"), default=dict)
+    # SET_NULL: the history stands when the user row goes.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("merged"), default=timezone.now)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    # SET_NULL: as above.
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        indexes = [
+            models.Index(fields=["record_type", "survivor_id"], name="parties_merge_survivor_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.survivor_id} ← {self.merged_ids}"

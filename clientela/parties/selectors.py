@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from clientela.core.phones import phone_digits
+from clientela.core.search import search_filter
 from clientela.core.selectors import visible_to
-from clientela.parties.models import Affiliation, Contact, ContactEmail, ContactPhone, Organization
+from clientela.parties.models import Affiliation, Contact, Organization
 
 # The optional columns of the list pages, in display order (the name column is always shown), and the
 # ones shown until a person chooses their own (saved by services.list_columns_set).
@@ -85,58 +85,16 @@ def organization_people(actor: Any, organization: Organization) -> QuerySet[Cont
 
 
 def contacts_search(queryset: QuerySet[Contact], text: str) -> QuerySet[Contact]:
-    """Contacts whose name, any email, any phone number or organization contains ``text``.
+    """Contacts whose name, any email, any phone number (in any format) or organization ``text`` finds.
 
-    A simple search for lists; the full-text engine replaces it in a later issue.
+    Runs on the database's full-text index (core.search); accents and case do not matter.
     """
-    text = " ".join(text.split())
-    if not text:
-        return queryset
-    condition = Q()
-    for word in text.split(" "):
-        word_condition = (
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(primary_email__icontains=word)
-            | Q(Exists(ContactEmail.objects.filter(contact=OuterRef("pk"), email__icontains=word)))
-            | Q(
-                Exists(
-                    Affiliation.objects.filter(
-                        contact=OuterRef("pk"), organization__name__icontains=word
-                    )
-                )
-            )
-        )
-        digits = phone_digits(word)
-        if len(digits) >= 3 and len(digits) >= len(word) - 4:
-            word_condition |= Q(
-                Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits))
-            )
-        condition &= word_condition
-    # Phone numbers typed with spaces ("415 555 0100") are also searched as one run of digits.
-    digits = phone_digits(text)
-    if len(digits) >= 6 and " " in text:
-        condition |= Q(
-            Exists(ContactPhone.objects.filter(contact=OuterRef("pk"), number__contains=digits))
-        )
-    return queryset.filter(condition)
+    return search_filter(queryset, text)
 
 
 def organizations_search(queryset: QuerySet[Organization], text: str) -> QuerySet[Organization]:
-    """Organizations whose name, domain, city or phone contains ``text``."""
-    text = " ".join(text.split())
-    if not text:
-        return queryset
-    condition = Q()
-    for word in text.split(" "):
-        word_condition = (
-            Q(name__icontains=word) | Q(domain__icontains=word) | Q(city__icontains=word)
-        )
-        digits = phone_digits(word)
-        if len(digits) >= 3:
-            word_condition |= Q(phone__contains=digits)
-        condition &= word_condition
-    return queryset.filter(condition)
+    """Organizations whose name, domain or phone number ``text`` finds."""
+    return search_filter(queryset, text)
 
 
 def list_columns_for(actor: Any, list_name: str) -> list[str]:

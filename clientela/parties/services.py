@@ -38,6 +38,11 @@ from clientela.parties.models import (
     ContactPhone,
     Organization,
 )
+from clientela.parties.search import (
+    contact_search_text,
+    contact_search_text_refresh,
+    organization_search_text,
+)
 from clientela.parties.selectors import LIST_COLUMNS, LIST_COLUMNS_DEFAULT
 
 ORGANIZATION_FIELDS = (
@@ -254,6 +259,9 @@ def _organization_validate(organization: Organization, errors: dict[str, list[st
     if isinstance(organization.annual_revenue, Decimal) and organization.annual_revenue < 0:
         errors.setdefault("annual_revenue", []).append(_("The annual revenue cannot be negative."))
     organization.domain = _domain_of(organization.website)
+    organization.search_text = organization_search_text(
+        name=organization.name, domain=organization.domain, phone=organization.phone
+    )
     _full_clean(organization, errors)
 
 
@@ -323,6 +331,13 @@ def organization_update(
         tag_list=_tags(tags, actor),
         kinds=OrganizationEvent,
     )
+    if before["name"] != organization.name:
+        # Its people are found by its name: their search text changes with it.
+        contact_search_text_refresh(
+            Affiliation.objects.filter(organization=organization).values_list(
+                "contact_id", flat=True
+            )
+        )
     return organization
 
 
@@ -335,7 +350,11 @@ def organization_delete(
     organization = _locked(Organization, organization, actor)
     _check_version(organization, expected_version)
     event_record(actor=actor, record=organization, kind=OrganizationEvent.DELETED)
+    people = list(
+        Affiliation.objects.filter(organization=organization).values_list("contact_id", flat=True)
+    )
     organization.delete()
+    contact_search_text_refresh(people)
 
 
 def _locked(model: type[Any], record: Any, actor: Any) -> Any:
@@ -490,6 +509,17 @@ def _contact_children_write(
         )
 
 
+def _contact_search_text_set(contact: Contact) -> None:
+    """The contact's search text from its name and its rows as they are now (not saved here)."""
+    contact.search_text = contact_search_text(
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        emails=contact.emails.values_list("email", flat=True),
+        phones=contact.phones.values_list("number", flat=True),
+        organization_names=contact.affiliations.values_list("organization__name", flat=True),
+    )
+
+
 def _visible_organization_ids(actor: Any) -> Any:
     return visible_to(Organization.objects.all(), actor).values("id")
 
@@ -537,7 +567,14 @@ def contact_create(
     contact.owner, contact.team = ownership_resolve(actor=actor, owner=owner, team=team)
     contact.save()
     _contact_children_write(contact, actor, email_list, phone_list, affiliation_list)
-    contact.save(update_fields=["primary_email", "primary_phone"])
+    contact.search_text = contact_search_text(
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        emails=[item["email"] for item in email_list],
+        phones=[item["number"] for item in phone_list],
+        organization_names=[item["organization"].name for item in affiliation_list],
+    )
+    contact.save(update_fields=["primary_email", "primary_phone", "search_text"])
     _created(actor=actor, record=contact, tags=tags, kinds=ContactEvent)
     return contact
 
@@ -585,6 +622,7 @@ def contact_update(
         )
     tag_list = _tags(tags, actor)
     _contact_children_write(contact, actor, email_list, phone_list, affiliation_list)
+    _contact_search_text_set(contact)
     _updated(
         actor=actor,
         record=contact,

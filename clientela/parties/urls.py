@@ -1,10 +1,17 @@
-from django.urls import path
+from django.urls import include, path
 
-from clientela.parties import views
+from clientela.parties.views import bulk, duplicates, exports, imports, search
+from clientela.parties.views import records as views
 
 app_name = "parties"
 
 urlpatterns = [
+    # Feature pages first: "contacts/import/" must not be read as a contact.
+    path("", include(search.urlpatterns)),
+    path("", include(imports.urlpatterns)),
+    path("", include(exports.urlpatterns)),
+    path("", include(duplicates.urlpatterns)),
+    path("", include(bulk.urlpatterns)),
     path("contacts/", views.contact_list, name="contact_list"),
     path("contacts/new/", views.contact_create_view, name="contact_create"),
     path("contacts/columns/", views.contact_columns, name="contact_columns"),

@@ -12,7 +12,7 @@ from clientela.parties.tests.factories import (
     ContactFactory,
     OrganizationFactory,
 )
-from clientela.parties.views import CONTACT_COLUMNS, ORGANIZATION_COLUMNS
+from clientela.parties.views.records import CONTACT_COLUMNS, ORGANIZATION_COLUMNS
 
 CONTACTS = reverse("parties:contact_list")
 ORGANIZATIONS = reverse("parties:organization_list")

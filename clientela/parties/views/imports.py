@@ -1,0 +1,5 @@
+"""Pages: imports (filled in by issue 3)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
