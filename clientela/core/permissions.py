@@ -46,6 +46,12 @@ class Perm(StrEnum):
     PARTIES_DELETE = "parties.delete"
     # Give a record to another owner or team (within one's scope).
     PARTIES_ASSIGN = "parties.assign"
+    # Load many records from a file (and change existing ones that a row matches).
+    PARTIES_IMPORT = "parties.import"
+    # Take records out of Clientela as CSV, XLSX or vCard (only those one may see).
+    PARTIES_EXPORT = "parties.export"
+    # Merge duplicates into one record (and undo a merge).
+    PARTIES_MERGE = "parties.merge"
     TAGS_MANAGE = "tags.manage"
     CUSTOM_FIELDS_MANAGE = "custom_fields.manage"
     USERS_VIEW = "users.view"
@@ -67,12 +73,25 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
     Role.ADMINISTRATOR: RolePolicy(Scope.ALL, frozenset(Perm)),
     Role.MANAGER: RolePolicy(
         Scope.TEAMS,
-        frozenset(_WRITE | {Perm.PARTIES_DELETE, Perm.PARTIES_ASSIGN, Perm.TAGS_MANAGE}),
+        frozenset(
+            _WRITE
+            | {
+                Perm.PARTIES_DELETE,
+                Perm.PARTIES_ASSIGN,
+                Perm.PARTIES_IMPORT,
+                Perm.PARTIES_EXPORT,
+                Perm.PARTIES_MERGE,
+                Perm.TAGS_MANAGE,
+            }
+        ),
     ),
     Role.REPRESENTATIVE: RolePolicy(Scope.OWN_AND_SHARED, frozenset(_WRITE)),
     Role.SERVICE_AGENT: RolePolicy(Scope.OWN_AND_SHARED, frozenset(_WRITE)),
-    Role.MARKETER: RolePolicy(Scope.OWN_AND_SHARED, frozenset(_WRITE | {Perm.TAGS_MANAGE})),
-    Role.ANALYST: RolePolicy(Scope.ALL, frozenset(_READ | {Perm.AUDIT_VIEW})),
+    Role.MARKETER: RolePolicy(
+        Scope.OWN_AND_SHARED,
+        frozenset(_WRITE | {Perm.TAGS_MANAGE, Perm.PARTIES_IMPORT, Perm.PARTIES_EXPORT}),
+    ),
+    Role.ANALYST: RolePolicy(Scope.ALL, frozenset(_READ | {Perm.AUDIT_VIEW, Perm.PARTIES_EXPORT})),
 }
 
 
