@@ -20,16 +20,24 @@ def _team_ids_of(user: Any) -> QuerySet[Any]:
     return Team.objects.filter(members=user).values("id")
 
 
-def scope_filter(user: Any) -> Q | None:
-    """The condition an owned record meets when ``user`` may see it; None means nothing is visible."""
+def scope_filter(user: Any, through: str = "") -> Q | None:
+    """The condition an owned record meets when ``user`` may see it; None means nothing is visible.
+
+    ``through`` names a relation to apply it across ("organization__": the affiliation's organization),
+    so that a related record's visibility is a condition on the join rather than an IN over every
+    visible id.
+    """
     scope = scope_of(user)
     if scope is None:
         return None
     if scope == Scope.ALL:
         return Q()
+    owner = Q(**{f"{through}owner": user})
     if scope == Scope.TEAMS:
-        return Q(owner=user) | Q(team__in=_team_ids_of(user))
-    return Q(owner=user) | Q(team__in=_team_ids_of(user), is_shared_with_team=True)
+        return owner | Q(**{f"{through}team__in": _team_ids_of(user)})
+    return owner | Q(
+        **{f"{through}team__in": _team_ids_of(user), f"{through}is_shared_with_team": True}
+    )
 
 
 def visible_to[M: models.Model](queryset: QuerySet[M], user: Any) -> QuerySet[M]:

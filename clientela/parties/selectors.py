@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from clientela.core.search import search_filter
-from clientela.core.selectors import visible_to
+from clientela.core.selectors import scope_filter, visible_to
 from clientela.parties.models import Affiliation, Contact, Organization
 
 # The optional columns of the list pages, in display order (the name column is always shown), and the
@@ -58,9 +58,12 @@ def organizations_visible_to(actor: Any) -> QuerySet[Organization]:
 
 def contacts_visible_to(actor: Any) -> QuerySet[Contact]:
     """Contacts ``actor`` may see; each with its emails, phones, tags and the organizations ``actor`` may see."""
-    affiliations = Affiliation.objects.filter(
-        organization__in=visible_to(Organization.objects.all(), actor).values("id")
-    ).select_related("organization")
+    condition = scope_filter(actor, through="organization__")
+    affiliations = (
+        Affiliation.objects.none()
+        if condition is None
+        else Affiliation.objects.filter(condition).select_related("organization")
+    )
     return (
         visible_to(Contact.objects.all(), actor)
         .select_related("owner", "team")
