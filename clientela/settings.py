@@ -254,7 +254,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # Imports (and duplicates) name the kind of party record with the same choices.
+        "PartyRecordTypeEnum": "clientela.parties.choices.ImportRecordType",
+    },
 }
 
 # The region assumed for phone numbers typed without a country code.
@@ -262,7 +265,17 @@ CLIENTELA_BASE_URL = os.environ.get("CLIENTELA_BASE_URL", "http://127.0.0.1:8000
 CLIENTELA_DEFAULT_PHONE_REGION = os.environ.get("CLIENTELA_DEFAULT_PHONE_REGION", "US")
 CLIENTELA_DEFAULT_CURRENCY = os.environ.get("CLIENTELA_DEFAULT_CURRENCY", "USD")
 CLIENTELA_API_MAX_PAGE_SIZE = 200
+# How long an API POST's Idempotency-Key is remembered (core/idempotency.py).
+CLIENTELA_IDEMPOTENCY_HOURS = int(os.environ.get("CLIENTELA_IDEMPOTENCY_HOURS", "24"))
 CLIENTELA_LIST_PAGE_SIZE = 50
+# Lists and the API count at most this many matches ("10,000+"); pages go no further (ADR 0017).
+CLIENTELA_LIST_COUNT_LIMIT = int(os.environ.get("CLIENTELA_LIST_COUNT_LIMIT", "10000"))
+# Imports: files over this size are refused before they are read; rows are written in batches of this
+# many, each batch in one transaction (clientela/parties/imports.py).
+CLIENTELA_IMPORT_MAX_BYTES = int(os.environ.get("CLIENTELA_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+CLIENTELA_IMPORT_BATCH_SIZE = int(os.environ.get("CLIENTELA_IMPORT_BATCH_SIZE", "2000"))
+# Bulk changes from the lists and the API touch at most this many records at once (parties/services.py).
+CLIENTELA_BULK_MAX = int(os.environ.get("CLIENTELA_BULK_MAX", "50000"))
 
 LOGGING = {
     "version": 1,

@@ -5,17 +5,22 @@ for invalid input, ``errors`` mapping each field to its messages.
 
 Versioned records (``core.models.VersionedModel``) answer with ``ETag: "<version>"``; a write that sends
 ``If-Match`` passes the version it names to the service as ``expected_version``, and the service answers
-``ConflictError`` (412) when the record changed meanwhile.
+``ConflictError`` (412) when the record changed meanwhile. Records without a version (tags, custom
+fields, teams, tokens) answer with a hash of their representation (``representation_etag``), which a
+write compares under a row lock (``ApiViewSet.locked_for_write``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
@@ -33,6 +38,7 @@ from rest_framework.views import exception_handler, set_rollback
 from clientela.core.custom_fields import record_type_of
 from clientela.core.exceptions import ConflictError
 from clientela.core.filters import SortFilter
+from clientela.core.pagination import CappedPaginator
 from clientela.core.permissions import Perm, has_perm
 from clientela.core.selectors import custom_field_definitions_for
 
@@ -102,10 +108,17 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
             400, _("The request has invalid fields."), errors=_django_errors(exc)
         )
     if isinstance(exc, ConflictError):
-        headers = (
-            {"ETag": etag_of(exc.current_version)} if exc.current_version is not None else None
+        if exc.current_version is not None:
+            return problem_response(
+                412,
+                str(exc),
+                current_version=exc.current_version,
+                headers={"ETag": etag_of(exc.current_version)},
+            )
+        current_etag = getattr(exc, "current_etag", None)
+        return problem_response(
+            412, str(exc), headers={"ETag": current_etag} if current_etag else None
         )
-        return problem_response(412, str(exc), current_version=exc.current_version, headers=headers)
     if isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
     if isinstance(exc, PermissionDenied):
@@ -173,9 +186,34 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class Pagination(PageNumberPagination):
+    """Numbered pages; ``count`` stops at CLIENTELA_LIST_COUNT_LIMIT and ``count_is_capped`` says so."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = settings.CLIENTELA_API_MAX_PAGE_SIZE
+    django_paginator_class = CappedPaginator
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        body = response.data
+        response.data = {
+            "count": body["count"],
+            "count_is_capped": self.page.paginator.is_capped,
+            **{key: value for key, value in body.items() if key != "count"},
+        }
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        result = super().get_paginated_response_schema(schema)
+        properties = result["properties"]
+        properties["count_is_capped"] = {
+            "type": "boolean",
+            "description": "True when there are more matches than `count`: lists count at most "
+            "CLIENTELA_LIST_COUNT_LIMIT (10,000 by default); narrow the filters to reach the rest.",
+        }
+        result["required"] = [*result.get("required", []), "count_is_capped"]
+        result["properties"] = {"count": properties.pop("count"), **properties}
+        return result
 
 
 # Refuses fields it does not know, and read-only ones, instead of silently ignoring them. Nested
@@ -285,12 +323,54 @@ def etag_of(version: int) -> str:
     return f'"{version}"'
 
 
+def representation_etag(data: Mapping[str, Any], *, exclude: Iterable[str] = ("url",)) -> str:
+    """A strong ETag for a record without a version: a hash of its JSON representation.
+
+    ``exclude`` leaves out what does not describe the record's state: its URL (it names the host the
+    request came to) and values that change by themselves (a token's last use).
+    """
+    left_out = set(exclude)
+    state = {name: value for name, value in data.items() if name not in left_out}
+    text = json.dumps(state, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+
+
+def _etag_values(header: str) -> list[str]:
+    # Lenient on W/: a proxy that compresses a response may weaken the tag it passes on.
+    return [raw.strip().removeprefix("W/").strip('"') for raw in header.split(",")]
+
+
 def _etag_versions(header: str) -> list[int | None]:
-    versions: list[int | None] = []
-    for raw in header.split(","):
-        tag = raw.strip().removeprefix("W/").strip('"')
-        versions.append(int(tag) if tag.isdigit() else None)
-    return versions
+    return [int(tag) if tag.isdigit() else None for tag in _etag_values(header)]
+
+
+class PreconditionFailedError(ConflictError):
+    """If-Match names a representation that is no longer current (412, with the current ETag)."""
+
+    def __init__(self, *, current_etag: str) -> None:
+        super().__init__()
+        self.current_etag = current_etag
+
+
+def if_match_check(request: Request, current_etag: str) -> None:
+    """Raise PreconditionFailedError (412) unless If-Match is absent, ``*`` or names ``current_etag``.
+
+    For records without a version; call it with the record locked (``ApiViewSet.locked_for_write``),
+    so that nobody changes the record between the check and the write.
+    """
+    header = (request.headers.get("If-Match") or "").strip()
+    if not header or header == "*":
+        return
+    if current_etag.strip('"') not in _etag_values(header):
+        raise PreconditionFailedError(current_etag=current_etag)
+
+
+def etag_is_current(request: Request, current_etag: str) -> bool:
+    """Whether If-None-Match names ``current_etag`` (or is ``*``): the client's copy is current."""
+    header = (request.headers.get("If-None-Match") or "").strip()
+    if not header:
+        return False
+    return header == "*" or current_etag.strip('"') in _etag_values(header)
 
 
 def if_match_version(request: Request, record: Any) -> int | None:

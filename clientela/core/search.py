@@ -10,12 +10,14 @@ A searchable model has a ``search_text`` column that its services fill with ``se
   ``to_tsvector('simple', search_text)`` (word prefixes for short terms).
 
 ``search_filter(queryset, text)`` narrows a queryset of such a model to the rows matching every term;
-``SearchIndex(model_name)`` is the migration operation that creates the database side. Nothing else in
-Clientela knows which engine runs.
+``search_best(queryset, text, limit=...)`` returns the best few of them (names that start with the
+text first), for search-as-you-type; ``SearchIndex(model_name)`` is the migration operation that
+creates the database side. Nothing else in Clientela knows which engine runs.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -23,13 +25,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, migrations
-from django.db.models import QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    Func,
+    IntegerField,
+    Model,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 
 # Substring terms need three characters (a trigram); shorter ones match the start of a word.
 MIN_SUBSTRING = 3
+# Longer queries are cut: nobody types more, and each term costs an index lookup.
+MAX_QUERY_LENGTH = 200
 # Characters people type inside phone numbers.
-_PHONE_PUNCTUATION = re.compile(r"[\s+().\-/]")
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]+$")
 
 
@@ -37,14 +51,44 @@ def search_normalize(text: str) -> str:
     """``text`` as the index stores it and queries compare it: lower case, no accents, single spaces.
 
     "José Ødegård" → "jose odegard". Letters that do not decompose (ø, æ, ß, ł) are folded to their
-    usual ASCII spelling so that people can type them on any keyboard.
+    usual ASCII spelling so that people can type them on any keyboard. Only Latin, Greek and Cyrillic
+    letters lose their marks: in scripts such as Devanagari the marks are vowels and viramas, part of
+    the word ("प्रिया" stays "प्रिया"). Control and format characters (NUL, zero-width joiners, soft
+    hyphens) are left out.
     """
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(character for character in text if not unicodedata.combining(character))
+    if text.isascii():
+        # Most names, emails and numbers: the same result as below, much faster (imports call this).
+        text = text.lower()
+        if not text.isprintable():
+            text = _ASCII_CONTROL.sub(" ", text)
+        return " ".join(text.split())
+    kept: list[str] = []
+    is_after_alphabet = False
+    for character in unicodedata.normalize("NFKD", text.casefold()):
+        category = unicodedata.category(character)
+        if category[0] == "M":
+            if is_after_alphabet:
+                continue
+        elif category == "Cc":
+            character, is_after_alphabet = " ", False
+        elif category in ("Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            is_after_alphabet = _is_alphabet_letter(character)
+        kept.append(character)
+    # Recomposed, so that other scripts are indexed as people type them (Hangul syllables, not jamo).
+    text = unicodedata.normalize("NFC", "".join(kept))
     return " ".join(text.translate(_FOLD).split())
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_alphabet_letter(character: str) -> bool:
+    """Whether ``character`` is a Latin, Greek or Cyrillic letter, whose accents search ignores."""
+    return unicodedata.name(character, "").startswith(("LATIN ", "GREEK ", "CYRILLIC "))
 
 
 def search_phone_digits(e164: str) -> str:
@@ -83,20 +127,26 @@ def search_terms(text: str) -> list[SearchTerm]:
 
     A query that looks like a phone number ("+1 415-555-0100", "0045 32 12 34 56") is one term of
     digits, without the international prefix or trunk zeros, so that any format finds the E.164 number.
+    Punctuation around words is dropped, and so are short terms without a letter or digit ("&", "--"):
+    nothing is indexed under them. Only the first ``MAX_QUERY_LENGTH`` characters count.
     """
-    text = (text or "").strip()
+    text = (text or "")[:MAX_QUERY_LENGTH].strip()
     if not text:
         return []
-    if _PHONE_LIKE.match(text):
-        digits = _PHONE_PUNCTUATION.sub("", text)
-        if len(digits) >= 4:
-            return [SearchTerm(digits.lstrip("0") or digits)]
+    if _PHONE_LIKE.match(text) and (digits := _phone_digits(text)):
+        return [SearchTerm(digits)]
     seen: dict[str, SearchTerm] = {}
     for word in search_normalize(text).split(" "):
+        if _PHONE_LIKE.match(word) and not word.isdecimal():
+            # A phone number beside other words ("ana 415-555-0100"): its digits, as above.
+            word = _phone_digits(word) or word
         # Punctuation around a word ("hansen," or "(acme)") is not part of what people look for.
-        word = word.strip(".,;:!?()[]{}\"'")
-        if word and word not in seen:
-            seen[word] = SearchTerm(word)
+        word = word.strip(_WORD_PUNCTUATION)
+        if not word or word in seen:
+            continue
+        term = SearchTerm(word)
+        if term.is_substring or any(character.isalnum() for character in word):
+            seen[word] = term
     # A short term that is part of a longer one ("jo" in "jose") adds nothing.
     terms = list(seen.values())
     return [
@@ -107,16 +157,27 @@ def search_terms(text: str) -> list[SearchTerm]:
     ]
 
 
+_WORD_PUNCTUATION = ".,;:!?()[]{}\"'+*"
+
+
+def _phone_digits(text: str) -> str:
+    """The digits of a phone number as typed, as they appear in stored E.164 numbers.
+
+    Any script's digits ("४१५" too) become ASCII; the international prefix and trunk zeros go
+    ("001 415…", "020 7946…"), and so does the "(0)" of "+44 (0)20 7946 0958".
+    """
+    text = text.replace("(0)", "")
+    digits = "".join(
+        str(unicodedata.decimal(character)) for character in text if character.isdecimal()
+    )
+    return digits.lstrip("0") or digits
+
+
 def _fts5_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def search_filter[Q: QuerySet[Any]](queryset: Q, text: str) -> Q:
+def search_filter[QS: QuerySet[Any]](queryset: QS, text: str) -> QS:
     """``queryset`` narrowed to rows whose ``search_text`` matches every term of ``text``.
 
     Runs on the full-text index of the database in use; an empty query changes nothing.
@@ -146,20 +207,61 @@ def search_filter[Q: QuerySet[Any]](queryset: Q, text: str) -> Q:
                 )
             )
         return queryset
-    column = f'"{table}"."search_text"'
-    where: list[str] = []
-    params: list[str] = []
+    # Expressions, not raw SQL naming the table: the queryset may end up as a subquery under an alias
+    # (``pk__in=found.values("pk")``).
     for term in terms:
         if term.is_substring:
-            where.append(f"{column} LIKE %s")
-            params.append(_like_pattern(term.text))
+            # LIKE '%term%' (Django escapes % and _), which the trigram index serves.
+            queryset = queryset.filter(search_text__contains=term.text)
         else:
-            where.append(
-                f"to_tsvector('simple'::regconfig, {column}) @@ to_tsquery('simple'::regconfig, %s)"
+            queryset = queryset.filter(
+                _WordPrefixMatch(F("search_text"), Value(_tsquery_prefix(term.text)))
             )
-            # Quoted as a lexeme so that the term's own characters never read as tsquery operators.
-            params.append("'" + term.text.replace("'", "''").replace("\\", "\\\\") + "':*")
-    return queryset.extra(where=where, params=params)  # noqa: S610
+    return queryset
+
+
+def _tsquery_prefix(text: str) -> str:
+    # Quoted as a lexeme so that the term's own characters never read as tsquery operators.
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "':*"
+
+
+class _WordPrefixMatch(Func):
+    """PostgreSQL: a word of the column starts with the prefix tsquery, on the expression index."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        column, column_params = compiler.compile(self.source_expressions[0])
+        query, query_params = compiler.compile(self.source_expressions[1])
+        return (
+            f"to_tsvector('simple'::regconfig, {column}) @@ to_tsquery('simple'::regconfig, {query})",
+            [*column_params, *query_params],
+        )
+
+
+def search_best[M: Model](queryset: QuerySet[M], text: str, *, limit: int) -> list[M]:
+    """Up to ``limit`` rows of ``queryset`` that ``text`` finds, best first; none without terms.
+
+    First the rows whose search text starts with the query: their name does, since it comes first in
+    the document ("jose" puts José Ruiz before Ana Josefsson); then the others. Each group keeps the
+    queryset's order (the model's default: by name). One query on SQLite, two on PostgreSQL, whatever
+    the number of matches.
+    """
+    terms = search_terms(text)
+    if not terms:
+        return []
+    found = search_filter(queryset, text)
+    ordering = list(found.query.order_by or found.model._meta.ordering or ())
+    starts = Q(search_text__startswith=" ".join(term.text for term in terms))
+    if connection.vendor == "postgresql":
+        # Two queries that can each walk the name index and stop after ``limit`` rows, rather than one
+        # that ranks and sorts every match: a prefix as short as "an" matches a fifth of all contacts.
+        first = list(found.filter(starts).order_by(*ordering)[:limit])
+        others = list(found.exclude(starts).order_by(*ordering)[:limit])
+        return (first + others)[:limit]
+    # SQLite reads the matches from the FTS table and sorts them all anyway: ranking them is free.
+    rank = Case(When(starts, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return list(found.alias(search_rank=rank).order_by("search_rank", *ordering)[:limit])
 
 
 # -- the database side, created by migrations --------------------------------------------------
@@ -167,10 +269,12 @@ def search_filter[Q: QuerySet[Any]](queryset: Q, text: str) -> Q:
 
 def _sqlite_statements(table: str) -> list[str]:
     statements = []
-    # Substring phrases need token positions (detail full); word prefixes need none.
+    # Substring phrases need token positions (detail full); word prefixes need none. Words are made
+    # of letters, digits and marks (the default leaves marks out, splitting Devanagari words at each
+    # vowel sign); the quotes are doubled inside the SQL string.
     for suffix, tokenizer, detail in (
         ("fts", "trigram", "full"),
-        ("words", "unicode61 remove_diacritics 2", "none"),
+        ("words", "unicode61 remove_diacritics 2 categories ''L* N* Co M*''", "none"),
     ):
         index = f"{table}_{suffix}"
         statements += [

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.csp import CSP
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from clientela.core.custom_fields import custom_field_record_types
 from clientela.core.forms import CustomFieldDefinitionForm
+from clientela.core.pagination import CappedPaginator
 from clientela.core.permissions import Perm, require_perm
 from clientela.core.selectors import (
     custom_field_definition_get,
@@ -55,7 +55,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         events = events.filter(kind=kind)
     if actor := request.GET.get("actor", "").strip():
         events = events.filter(actor_id=actor) if actor.isdigit() else events.none()
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(events, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "entries": event_entries(page.object_list),

@@ -145,6 +145,7 @@ class TeamViewSet(ApiViewSet):
     """Teams: everyone reads them; roles that manage teams change them."""
 
     serializer_class = TeamSerializer
+    etagged = True
     action_permissions = {
         "create": Perm.TEAMS_MANAGE,
         "update": Perm.TEAMS_MANAGE,
@@ -163,27 +164,27 @@ class TeamViewSet(ApiViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        return self.etagged_retrieve()
 
     def create(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         team = team_create(actor=self.actor, **serializer.validated_data)
-        data = self.get_serializer(self._reloaded(team)).data
-        return Response(data, status=201, headers={"Location": data["url"]})
+        return self.etagged_response(self._reloaded(team), status=201)
 
     def update(self, request: Request, pk: str, partial: bool = False) -> Response:
-        team = self.get_object()
-        serializer = self.get_serializer(team, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        team = team_update(actor=self.actor, team=team, **serializer.validated_data)
-        return Response(self.get_serializer(self._reloaded(team)).data)
+        with self.locked_for_write() as team:
+            serializer = self.get_serializer(team, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            team = team_update(actor=self.actor, team=team, **serializer.validated_data)
+        return self.etagged_response(self._reloaded(team))
 
     def partial_update(self, request: Request, pk: str) -> Response:
         return self.update(request, pk, partial=True)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        team_delete(actor=self.actor, team=self.get_object())
+        with self.locked_for_write() as team:
+            team_delete(actor=self.actor, team=team)
         return Response(status=204)
 
 
@@ -253,6 +254,11 @@ class ApiTokenViewSet(ApiViewSet):
     """The caller's own API tokens; someone else's answers 404."""
 
     serializer_class = ApiTokenSerializer
+    etagged = True
+    # Its last use changes with every request made with it, and is_usable with the clock.
+    etag_exclude = ("url", "last_used_at", "is_usable")
+    # The secret is shown once and stored nowhere, not even for a retry with an Idempotency-Key.
+    idempotency_redacted_fields = ("key",)
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         if getattr(self, "swagger_fake_view", False):
@@ -264,7 +270,7 @@ class ApiTokenViewSet(ApiViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        return self.etagged_retrieve()
 
     def create(self, request: Request) -> Response:
         serializer = ApiTokenCreateSerializer(
@@ -274,10 +280,15 @@ class ApiTokenViewSet(ApiViewSet):
         issued = api_token_create(actor=self.actor, **serializer.validated_data)
         data = ApiTokenIssuedSerializer(issued.token, context=self.get_serializer_context()).data
         data["key"] = issued.key
-        return Response(data, status=201, headers={"Location": data["url"]})
+        return Response(
+            data,
+            status=201,
+            headers={"Location": data["url"], "ETag": self.record_etag(issued.token)},
+        )
 
     def destroy(self, request: Request, pk: str) -> Response:
-        api_token_revoke(actor=self.actor, token=self.get_object())
+        with self.locked_for_write() as token:
+            api_token_revoke(actor=self.actor, token=token)
         return Response(status=204)
 
 

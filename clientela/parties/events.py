@@ -11,6 +11,10 @@ class OrganizationEvent(models.TextChoices):
     TAGGED = "organization.tagged", _("Tagged")
     UNTAGGED = "organization.untagged", _("Tag removed")
     DELETED = "organization.deleted", _("Deleted")
+    # Duplicates merged into this one (data: the merge id, the merged records, where values came
+    # from), and that merge undone.
+    MERGED = "organization.merged", _("Merged with duplicates")
+    MERGE_UNDONE = "organization.merge_undone", _("Merge undone")
 
 
 class ContactEvent(models.TextChoices):
@@ -20,3 +24,6 @@ class ContactEvent(models.TextChoices):
     TAGGED = "contact.tagged", _("Tagged")
     UNTAGGED = "contact.untagged", _("Tag removed")
     DELETED = "contact.deleted", _("Deleted")
+    # As for organizations.
+    MERGED = "contact.merged", _("Merged with duplicates")
+    MERGE_UNDONE = "contact.merge_undone", _("Merge undone")

@@ -7,29 +7,34 @@ and the demo all come through here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import models, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from clientela.core.custom_fields import custom_fields_clean, record_type_of
-from clientela.core.events import changes, event_record, snapshot
+from clientela.core.events import changes, event_record, json_value, snapshot
 from clientela.core.exceptions import ConflictError
 from clientela.core.locale import country_codes, currency_codes
-from clientela.core.models import Tag
+from clientela.core.models import Event, Tag
 from clientela.core.ownership import ownership_resolve
-from clientela.core.permissions import Perm, require_perm
+from clientela.core.permissions import Perm, has_perm, require_perm
 from clientela.core.phones import phone_to_e164
 from clientela.core.selectors import custom_field_definitions_for, is_visible_to, visible_to
 from clientela.core.services import tag_get_or_create
-from clientela.parties.choices import EmailKind, PhoneKind
+from clientela.parties.choices import EmailKind, LifecycleStage, PhoneKind
 from clientela.parties.events import ContactEvent, OrganizationEvent
 from clientela.parties.models import (
     Affiliation,
@@ -680,3 +685,397 @@ def list_columns_set(*, actor: Any, list_name: str, columns: Iterable[str] | Non
     user.save(update_fields=["preferences"])
     actor.preferences = preferences
     return chosen
+
+
+# -- bulk changes ------------------------------------------------------------------------------
+
+# Ids per UPDATE or DELETE statement: one statement for a page of rows, a bounded number for the
+# largest change, and far below every database's limit on bound parameters.
+_BULK_CHUNK = 1000
+_BULK_EVENT_BATCH = 2000
+
+
+def bulk_max() -> int:
+    """The most records one bulk change may touch (setting CLIENTELA_BULK_MAX, 50,000 by default)."""
+    return int(settings.CLIENTELA_BULK_MAX)
+
+
+@dataclass(frozen=True)
+class _BulkTarget:
+    """What differs between contacts and organizations in a bulk change."""
+
+    model: type[Any]
+    kinds: Any
+    # The columns the record's label (its ``str``) is made of, and how.
+    label_fields: tuple[str, ...]
+    label: Callable[[tuple[Any, ...]], str]
+
+
+_BULK_CONTACTS = _BulkTarget(
+    model=Contact,
+    kinds=ContactEvent,
+    label_fields=("first_name", "last_name"),
+    label=lambda values: " ".join(part for part in values if part),
+)
+_BULK_ORGANIZATIONS = _BulkTarget(
+    model=Organization,
+    kinds=OrganizationEvent,
+    label_fields=("name",),
+    label=lambda values: str(values[0]),
+)
+
+
+@dataclass
+class _BulkPlan:
+    """What a bulk change does to one record (its values before, for the events)."""
+
+    pk: int
+    label: str
+    owner_id: int | None
+    team_id: int | None
+    changes_owner: bool
+    changes_team: bool
+    fields: dict[str, tuple[Any, Any]]
+    added: list[str]
+    removed: list[int]
+
+    @property
+    def is_change(self) -> bool:
+        return bool(
+            self.changes_owner or self.changes_team or self.fields or self.added or self.removed
+        )
+
+
+def _bulk_tag_names(names: Iterable[str], key: str, errors: dict[str, list[str]]) -> list[str]:
+    """Tag names as ``tag_get_or_create`` stores them, once each (in any case)."""
+    cleaned: dict[str, str] = {}
+    for raw in names:
+        name = " ".join(str(raw).split())
+        if not name:
+            errors.setdefault(key, []).append(_("A tag needs a name."))
+        elif len(name) > 60:
+            errors.setdefault(key, []).append(_("A tag name has at most 60 characters."))
+        else:
+            cleaned.setdefault(name.casefold(), name)
+    return list(cleaned.values())
+
+
+def _bulk_tags_existing(names: Sequence[str]) -> dict[str, Tag]:
+    """The existing tags among ``names``, keyed by casefolded name; one query."""
+    if not names:
+        return {}
+    condition = Q()
+    for name in names:
+        condition |= Q(name__iexact=name)
+    return {tag.name.casefold(): tag for tag in Tag.objects.filter(condition)}
+
+
+def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), _BULK_CHUNK):
+        yield items[start : start + _BULK_CHUNK]
+
+
+def _bulk_check_assignment(*, actor: Any, owner: Any, team: Any, plans: list[_BulkPlan]) -> None:
+    """The rules of ``core.ownership.ownership_resolve``, checked once for the whole change.
+
+    Giving records to someone else needs the assign permission and someone within the actor's
+    scope; moving records to a team needs a team the actor may give records to. As for one record,
+    a rule is checked only when some record really changes that way.
+    """
+    from clientela.identity.selectors import assignable_owners_for, assignable_teams_for
+
+    if (
+        owner is not None
+        and owner.pk != actor.pk
+        and any(plan.changes_owner for plan in plans)
+        and (
+            not has_perm(actor, Perm.PARTIES_ASSIGN)
+            or not assignable_owners_for(actor).filter(pk=owner.pk).exists()
+        )
+    ):
+        raise PermissionDenied(
+            _("Your role does not allow giving records to %(name)s.") % {"name": owner}
+        )
+    if (
+        team is not None
+        and any(plan.changes_team for plan in plans)
+        and not assignable_teams_for(actor).filter(pk=team.pk).exists()
+    ):
+        raise PermissionDenied(
+            _("Your role does not allow giving records to the team %(team)s.") % {"team": team}
+        )
+
+
+def _bulk_events(
+    *,
+    actor: Any,
+    target: _BulkTarget,
+    plans: list[_BulkPlan],
+    owner: Any,
+    team: Any,
+    tag_names: dict[int, str],
+) -> list[Event]:
+    """The events one edit of each record would record, with the same kinds and data."""
+    from clientela.identity.models import Team
+
+    kinds = target.kinds
+    record_type = ContentType.objects.get_for_model(target.model, for_concrete_model=False)
+    actor_ref = actor if getattr(actor, "pk", None) else None
+    old_owner_ids = {plan.owner_id for plan in plans if plan.changes_owner}
+    old_team_ids = {plan.team_id for plan in plans if plan.changes_team} - {None}
+    users = get_user_model().objects.in_bulk(old_owner_ids) if old_owner_ids else {}
+    teams = Team.objects.in_bulk(old_team_ids) if old_team_ids else {}
+    now = timezone.now()
+    events: list[Event] = []
+
+    def add(plan: _BulkPlan, kind: str, data: dict[str, Any]) -> None:
+        events.append(
+            Event(
+                occurred_at=now,
+                actor=actor_ref,
+                record_type=record_type,
+                record_id=plan.pk,
+                kind=kind,
+                data={"label": plan.label, **data},
+            )
+        )
+
+    for plan in plans:
+        if plan.fields:
+            diff = {
+                name: {"old": json_value(old), "new": json_value(new)}
+                for name, (old, new) in plan.fields.items()
+            }
+            add(plan, kinds.CHANGED, {"changes": diff})
+        owner_diff: dict[str, Any] = {}
+        if plan.changes_owner:
+            owner_diff["owner"] = {
+                "old": json_value(users.get(plan.owner_id)),
+                "new": json_value(owner),
+            }
+        if plan.changes_team:
+            owner_diff["team"] = {
+                "old": json_value(teams.get(plan.team_id)) if plan.team_id else None,
+                "new": json_value(team),
+            }
+        if owner_diff:
+            add(plan, kinds.OWNER_CHANGED, {"changes": owner_diff})
+        if plan.added:
+            add(plan, kinds.TAGGED, {"tags": sorted(plan.added)})
+        if plan.removed:
+            add(plan, kinds.UNTAGGED, {"tags": sorted(tag_names[pk] for pk in plan.removed)})
+    return events
+
+
+def _bulk_update(
+    *,
+    actor: Any,
+    target: _BulkTarget,
+    records: QuerySet[Any],
+    owner: Any,
+    team: Any,
+    fields: dict[str, Any],
+    tags_add: Iterable[str],
+    tags_remove: Iterable[str],
+    dry_run: bool,
+) -> int:
+    """The bulk change both record types share; see ``contacts_bulk_update``."""
+    errors: dict[str, list[str]] = {}
+    add_names = _bulk_tag_names(tags_add, "tags_add", errors)
+    remove_names = _bulk_tag_names(tags_remove, "tags_remove", errors)
+    if both := sorted(
+        name for name in add_names if name.casefold() in {n.casefold() for n in remove_names}
+    ):
+        errors.setdefault("tags_remove", []).append(
+            _("A tag cannot be added and removed at once: %(tags)s.") % {"tags": ", ".join(both)}
+        )
+    _raise_if(errors)
+    if owner is None and team is None and not fields and not add_names and not remove_names:
+        raise ValidationError(_("Choose what to change."))
+    if owner is not None and not owner.is_active:
+        raise PermissionDenied(
+            _("%(name)s is deactivated and cannot own records.") % {"name": owner}
+        )
+
+    existing = _bulk_tags_existing([*add_names, *remove_names])
+    # None stands for a tag that does not exist yet: no record has it.
+    add_tags = {name: existing.get(name.casefold()) for name in add_names}
+    remove_tags = [
+        existing[name.casefold()] for name in remove_names if name.casefold() in existing
+    ]
+
+    # Never trust the caller's scope: the records are read again through the actor's visibility.
+    model = target.model
+    scoped = visible_to(model.objects.filter(pk__in=records.values("pk")), actor)
+    locked = scoped.order_by("pk")
+    if not dry_run:
+        locked = locked.select_for_update()
+    limit = bulk_max()
+    rows = list(
+        locked.values_list("pk", *target.label_fields, "owner_id", "team_id", *fields)[: limit + 1]
+    )
+    if len(rows) > limit:
+        raise ValidationError(
+            _(
+                "One bulk change touches at most %(limit)s records, and these are more. "
+                "Narrow them down with the filters."
+            )
+            % {"limit": number_format(limit, force_grouping=True)}
+        )
+
+    through = model.tags.through
+    source = f"{model.tags.field.m2m_field_name()}_id"
+    tag_ids = [tag.pk for tag in (*add_tags.values(), *remove_tags) if tag is not None]
+    links: set[tuple[int, int]] = set()
+    if tag_ids and rows:
+        links = set(
+            through.objects.filter(
+                **{f"{source}__in": scoped.values("pk")}, tag_id__in=tag_ids
+            ).values_list(source, "tag_id")
+        )
+
+    label_size = len(target.label_fields)
+    plans: list[_BulkPlan] = []
+    for row in rows:
+        pk, labels = row[0], row[1 : 1 + label_size]
+        owner_id, team_id = row[1 + label_size], row[2 + label_size]
+        values = row[3 + label_size :]
+        plan = _BulkPlan(
+            pk=pk,
+            label=target.label(labels),
+            owner_id=owner_id,
+            team_id=team_id,
+            changes_owner=owner is not None and owner_id != owner.pk,
+            changes_team=team is not None and team_id != team.pk,
+            fields={
+                name: (old, new)
+                for (name, new), old in zip(fields.items(), values, strict=True)
+                if old != new
+            },
+            added=[
+                tag.name if tag is not None else name
+                for name, tag in add_tags.items()
+                if tag is None or (pk, tag.pk) not in links
+            ],
+            removed=[tag.pk for tag in remove_tags if (pk, tag.pk) in links],
+        )
+        if plan.is_change:
+            plans.append(plan)
+    _bulk_check_assignment(actor=actor, owner=owner, team=team, plans=plans)
+    if dry_run or not plans:
+        return len(plans)
+
+    # Every changed record gets what its own edit would give it: a new version and update time.
+    # Records that need only some of the changes already have the others' values, so one
+    # statement sets every value on all of them.
+    values_set: dict[str, Any] = {"version": F("version") + 1, "updated_at": timezone.now()}
+    values_set.update(fields)
+    if owner is not None:
+        values_set["owner"] = owner
+    if team is not None:
+        values_set["team"] = team
+    changed_ids = [plan.pk for plan in plans]
+    for chunk in _chunks(changed_ids):
+        model.objects.filter(pk__in=chunk).update(**values_set)
+
+    if any(plan.added for plan in plans):
+        tags_by_name = {
+            name.casefold(): tag or tag_get_or_create(name=name, actor=actor)
+            for name, tag in add_tags.items()
+        }
+        through.objects.bulk_create(
+            [
+                through(**{source: plan.pk, "tag_id": tags_by_name[name.casefold()].pk})
+                for plan in plans
+                for name in plan.added
+            ],
+            batch_size=_BULK_CHUNK,
+        )
+    removing = [plan.pk for plan in plans if plan.removed]
+    for chunk in _chunks(removing):
+        through.objects.filter(
+            **{f"{source}__in": chunk}, tag_id__in=[tag.pk for tag in remove_tags]
+        ).delete()
+
+    Event.objects.bulk_create(
+        _bulk_events(
+            actor=actor,
+            target=target,
+            plans=plans,
+            owner=owner,
+            team=team,
+            tag_names={tag.pk: tag.name for tag in remove_tags},
+        ),
+        batch_size=_BULK_EVENT_BATCH,
+    )
+    return len(plans)
+
+
+@transaction.atomic
+def contacts_bulk_update(
+    *,
+    actor: Any,
+    contacts: QuerySet[Contact],
+    owner: Any = None,
+    team: Any = None,
+    lifecycle_stage: str | None = None,
+    tags_add: Iterable[str] = (),
+    tags_remove: Iterable[str] = (),
+    dry_run: bool = False,
+) -> int:
+    """Change the owner, team, lifecycle stage or tags of many contacts at once; return how many changed.
+
+    Only the contacts of ``contacts`` that ``actor`` may see are touched, whatever the caller passed.
+    A contact that already has every requested value is left alone and not counted. Each changed
+    contact gets a new version and the same events as one edit of it (owner changed, changed,
+    tagged, untagged), written in a few set-based statements, all in one transaction under row
+    locks. Owner and team follow the rules of a single edit (PermissionDenied, nothing written);
+    more than ``bulk_max()`` contacts are refused (ValidationError). ``dry_run`` checks everything
+    and counts what would change, writing nothing.
+    """
+    require_perm(actor, Perm.PARTIES_CHANGE)
+    fields: dict[str, Any] = {}
+    if lifecycle_stage is not None:
+        if lifecycle_stage not in LifecycleStage.values:
+            raise ValidationError({"lifecycle_stage": _("Choose a lifecycle stage from the list.")})
+        fields["lifecycle_stage"] = lifecycle_stage
+    return _bulk_update(
+        actor=actor,
+        target=_BULK_CONTACTS,
+        records=contacts,
+        owner=owner,
+        team=team,
+        fields=fields,
+        tags_add=tags_add,
+        tags_remove=tags_remove,
+        dry_run=dry_run,
+    )
+
+
+@transaction.atomic
+def organizations_bulk_update(
+    *,
+    actor: Any,
+    organizations: QuerySet[Organization],
+    owner: Any = None,
+    team: Any = None,
+    tags_add: Iterable[str] = (),
+    tags_remove: Iterable[str] = (),
+    dry_run: bool = False,
+) -> int:
+    """Change the owner, team or tags of many organizations at once; return how many changed.
+
+    The same promises as ``contacts_bulk_update``.
+    """
+    require_perm(actor, Perm.PARTIES_CHANGE)
+    return _bulk_update(
+        actor=actor,
+        target=_BULK_ORGANIZATIONS,
+        records=organizations,
+        owner=owner,
+        team=team,
+        fields={},
+        tags_add=tags_add,
+        tags_remove=tags_remove,
+        dry_run=dry_run,
+    )

@@ -23,7 +23,10 @@ def _names(response, kind="contact"):
     """The names in the list's rows, in order."""
     html = response.content.decode()
     return re.findall(
-        rf'<tr data-testid="{kind}-row">\s*<td[^>]*><a href="[^"]+">([^<]+)</a>', html
+        # (after the bulk selection's checkbox cell, for those who may change records)
+        rf'<tr data-testid="{kind}-row">\s*(?:<td class="select-column">.*?</td>\s*)?'
+        rf'<td[^>]*><a href="[^"]+">([^<]+)</a>',
+        html,
     )
 
 

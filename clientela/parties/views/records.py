@@ -10,11 +10,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -23,11 +23,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clientela.core.custom_fields import record_type_of
 from clientela.core.exceptions import ConflictError
+from clientela.core.pagination import CappedPaginator
 from clientela.core.permissions import Perm, require_perm
 from clientela.core.selectors import custom_field_definitions_for, events_of
 from clientela.core.timeline import event_entries
 from clientela.parties.filters import ContactFilterSet, OrganizationFilterSet
-from clientela.parties.forms import ContactFormGroup, OrganizationForm
+from clientela.parties.forms import ContactForm, ContactFormGroup, OrganizationForm, PartyForm
 from clientela.parties.models import Contact, Organization
 from clientela.parties.selectors import (
     LIST_COLUMNS,
@@ -183,7 +184,7 @@ def _list(request: HttpRequest, page_spec: ListPage) -> HttpResponse:
     data = _filter_data(request, sort_keys)
     filterset = filterset_class(data=data, queryset=page_spec.selector(actor), request=request)
     per_page = _page_size(request.GET.get("per_page"))
-    page = Paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, per_page).get_page(request.GET.get("page"))
     shown = list_columns_for(actor, page_spec.list_name)
     visible_columns = [column for column in page_spec.columns if column.key in shown]
     sort = data.get("sort", "").strip()
@@ -342,6 +343,118 @@ def _organization_choices(actor: Any) -> QuerySet[Organization]:
     )
 
 
+@dataclass(frozen=True)
+class ConflictEdit:
+    """What one colleague changed while the form was open: a headline and one line per change."""
+
+    headline: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Why a save was refused: the version the record has now, and what changed since the form opened."""
+
+    current_version: int
+    edits: list[ConflictEdit]
+
+
+# At most this many events are told on a conflict (the timeline has all of them).
+CONFLICT_EVENTS_SHOWN = 100
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _latest_event_id(record: Any) -> int:
+    """The newest event of ``record``: the form remembers it, to tell later what happened since."""
+    return events_of(record).order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _when(moment: Any) -> str:
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return formats.time_format(local, "TIME_FORMAT")
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def _quoted(value: str) -> str:
+    return _("“%(name)s”") % {"name": value} if value else _("(empty)")
+
+
+def _form_order(record: Any) -> dict[str, int]:
+    """Field names in the order the record's form shows them."""
+    if isinstance(record, Contact):
+        names = (*ContactForm.main_fields, "emails", "phones", "organizations")
+    else:
+        names = (*OrganizationForm.main_fields, "description")
+    names = (
+        *names,
+        *PartyForm.address_fields,
+        "custom_fields",
+        "owner",
+        "team",
+        "is_shared_with_team",
+    )
+    return {name: index for index, name in enumerate(names)}
+
+
+def _conflict(record: Any, *, seen_event: int | None, current_version: int) -> Conflict:
+    """What others changed on ``record`` after the event ``seen_event``, grouped by who did it.
+
+    Without ``seen_event`` (a form from before the page sent it) only the version is known.
+    """
+    if seen_event is None:
+        return Conflict(current_version, [])
+    events = list(
+        events_of(record).filter(id__gt=seen_event).order_by("id")[:CONFLICT_EVENTS_SHOWN]
+    )
+    # Changes in the order of the form (PostgreSQL's jsonb does not keep the order they were
+    # recorded in); the events are only read here, never saved.
+    order = _form_order(record)
+    for event in events:
+        diff = event.data.get("changes") if isinstance(event.data, dict) else None
+        if isinstance(diff, dict):
+            event.data["changes"] = dict(
+                sorted(diff.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+            )
+    if isinstance(record, Contact):
+        headline = _("%(name)s changed this contact at %(time)s while you were editing:")
+    else:
+        headline = _("%(name)s changed this organization at %(time)s while you were editing:")
+    groups: list[tuple[Any, Any, list[str]]] = []
+    for entry in event_entries(events, model=type(record)):
+        event = entry.event
+        lines = [
+            _("%(field)s: %(old)s → %(new)s")
+            % {"field": change.label, "old": _quoted(change.old), "new": _quoted(change.new)}
+            for change in entry.changes
+        ]
+        if entry.tags and event.kind.endswith(".tagged"):
+            lines.append(_("Tags added: %(tags)s") % {"tags": ", ".join(entry.tags)})
+        elif entry.tags and event.kind.endswith(".untagged"):
+            lines.append(_("Tags removed: %(tags)s") % {"tags": ", ".join(entry.tags)})
+        elif not lines:
+            lines.append(entry.kind_label)
+        if groups and groups[-1][0] == event.actor_id:
+            groups[-1] = (event.actor_id, event, [*groups[-1][2], *lines])
+        else:
+            groups.append((event.actor_id, event, lines))
+    edits = [
+        ConflictEdit(
+            headline=headline
+            % {"name": event.actor or _("Someone"), "time": _when(event.occurred_at)},
+            lines=lines,
+        )
+        for _actor, event, lines in groups
+    ]
+    return Conflict(current_version, edits)
+
+
 def _saved_from_form(
     request: HttpRequest,
     form: Any,
@@ -353,24 +466,41 @@ def _saved_from_form(
 ) -> Contact | Organization | None:
     """The record a valid POSTed form created or updated through its service, else None.
 
-    Service errors go back onto the form's fields; a conflict sets ``form.is_conflict`` and keeps the
-    person's input. ``create(actor, values)`` and ``update(actor, record, version, values)`` call the
-    services.
+    Service errors go back onto the form's fields. A conflict (someone saved the record since the
+    form was opened) sets ``form.is_conflict`` and ``form.conflict`` (what they changed, from the
+    events after ``form.seen_event``, the newest event when the form was opened) and keeps the
+    person's input; the page then offers to reload, or to save anyway: that posts
+    ``overwrite_version``, the version the conflict reported, which replaces the form's own.
+    ``create(actor, values)`` and ``update(actor, record, version, values)`` call the services.
     """
     form.is_conflict = False
-    if request.method != "POST" or not form.is_valid():
+    form.conflict = None
+    if request.method != "POST":
+        form.seen_event = _latest_event_id(record) if record is not None else None
+        return None
+    form.seen_event = _int_or_none(request.POST.get("seen_event"))
+    if not form.is_valid():
         return None
     actor = request.user
     try:
         if record is None:
             saved = create(actor, form.service_values())
         else:
-            saved = update(actor, record, form.expected_version, form.service_values())
+            overwrite = _int_or_none(request.POST.get("overwrite_version"))
+            version = form.expected_version if overwrite is None else overwrite
+            saved = update(actor, record, version, form.service_values())
     except ValidationError as error:
         form.add_service_errors(error)
         return None
-    except ConflictError:
+    except ConflictError as error:
+        if record is None:  # only an update can conflict
+            raise
         form.is_conflict = True
+        form.conflict = _conflict(
+            record,
+            seen_event=form.seen_event,
+            current_version=error.current_version or record.version,
+        )
         return None
     except ObjectDoesNotExist as error:
         raise Http404 from error
