@@ -272,7 +272,9 @@ CLIENTELA_LIST_PAGE_SIZE = 50
 CLIENTELA_LIST_COUNT_LIMIT = int(os.environ.get("CLIENTELA_LIST_COUNT_LIMIT", "10000"))
 # Imports: files over this size are refused before they are read; rows are written in batches of this
 # many, each batch in one transaction (clientela/parties/imports.py).
-CLIENTELA_IMPORT_MAX_BYTES = int(os.environ.get("CLIENTELA_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+CLIENTELA_IMPORT_MAX_BYTES = int(
+    os.environ.get("CLIENTELA_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))
+)
 CLIENTELA_IMPORT_BATCH_SIZE = int(os.environ.get("CLIENTELA_IMPORT_BATCH_SIZE", "2000"))
 # Bulk changes from the lists and the API touch at most this many records at once (parties/services.py).
 CLIENTELA_BULK_MAX = int(os.environ.get("CLIENTELA_BULK_MAX", "50000"))

@@ -131,8 +131,31 @@ def _allowed_distance(first: str, second: str) -> int:
 
 
 def _distance_within(first: str, second: str, limit: int) -> int | None:
-    """The edit distance between the two texts when it is at most ``limit``, else None."""
+    """The edit distance between the two texts when it is at most ``limit``, else None.
+
+    What they have in common at the start and at the end is left out first (names in one group often
+    share the last name), so the table that remains is small.
+    """
+    if first == second:
+        return 0
     if abs(len(first) - len(second)) > limit:
+        return None
+    start, end = 0, min(len(first), len(second))
+    while start < end and first[start] == second[start]:
+        start += 1
+    first_end, second_end = len(first), len(second)
+    while (
+        first_end > start and second_end > start and first[first_end - 1] == second[second_end - 1]
+    ):
+        first_end -= 1
+        second_end -= 1
+    first, second = first[start:first_end], second[start:second_end]
+    if len(first) > len(second):
+        first, second = second, first
+    if not first:
+        return len(second) if len(second) <= limit else None
+    # Each letter missing from the other text costs an edit: most pairs stop here, cheaply.
+    if len(set(first) - set(second)) > limit or len(set(second) - set(first)) > limit:
         return None
     previous = list(range(len(second) + 1))
     for index, left in enumerate(first, 1):
@@ -161,21 +184,41 @@ def text_likeness(first: str, second: str) -> str | None:
     return f"close{distance}" if distance else None
 
 
-def name_likeness(first: tuple[str, str], second: tuple[str, str]) -> str | None:
-    """How alike two people's names are, each as (first name key, last name key): "same", "close1",
-    "close2", "initial" (an initial or the start of the first name, and the same last name) or None."""
-    likeness = text_likeness(" ".join(filter(None, first)), " ".join(filter(None, second)))
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """A person's name as names are compared: given and family name keys, and the whole name."""
+
+    given: str
+    family: str
+    full: str
+
+    @classmethod
+    def of(cls, given: str, family: str) -> _Name:
+        given, family = name_key(given), name_key(family)
+        return cls(given, family, f"{given} {family}".strip())
+
+
+def _names_likeness(first: _Name, second: _Name) -> str | None:
+    likeness = text_likeness(first.full, second.full)
     if likeness:
         return likeness
-    (first_given, first_family), (second_given, second_family) = first, second
-    if not first_family or first_family != second_family or not first_given or not second_given:
+    if not first.family or first.family != second.family or not first.given or not second.given:
         return None
-    left, right = first_given.split()[0], second_given.split()[0]
+    left, right = first.given.split()[0], second.given.split()[0]
     if left[0] != right[0]:
         return None
     if len(left) == 1 or len(right) == 1 or left.startswith(right) or right.startswith(left):
         return "initial"
     return None
+
+
+def name_likeness(first: tuple[str, str], second: tuple[str, str]) -> str | None:
+    """How alike two people's names are, each as (first name key, last name key): "same", "close1",
+    "close2", "initial" (an initial or the start of the first name, and the same last name) or None."""
+    return _names_likeness(
+        _Name(first[0], first[1], " ".join(filter(None, first))),
+        _Name(second[0], second[1], " ".join(filter(None, second))),
+    )
 
 
 def score_of(reasons: dict[str, int]) -> int:
@@ -218,11 +261,19 @@ class _Grouping:
         )
 
     def sql_all(self) -> str:
+        # One pass: each row with the size of its group (a window), groups of 2 to size_max kept.
         aliases = ", ".join(f"{key} AS k{index}" for index, key in enumerate(self.keys))
-        grouped = ", ".join(self.keys)
-        return self._select(
-            f"WITH blocks AS (SELECT {aliases} FROM {self.source} WHERE {self.where} "
-            f"GROUP BY {grouped} HAVING COUNT(DISTINCT {self.member}) BETWEEN 2 AND {self.size_max})"
+        block_columns = ", ".join(f"k{index}" for index in range(len(self.keys)))
+        outer_extra = "".join(f", x{index}" for index in range(len(self.columns)))
+        inner_extra = "".join(
+            f", {column} AS x{index}" for index, column in enumerate(self.columns)
+        )
+        return (
+            f"SELECT {block_columns}, member{outer_extra} FROM ("
+            f"SELECT {aliases}, {self.member} AS member{inner_extra}, "
+            f"COUNT(*) OVER (PARTITION BY {', '.join(self.keys)}) AS size "
+            f"FROM {self.source} WHERE {self.where}) grouped "
+            f"WHERE size BETWEEN 2 AND {self.size_max} ORDER BY {block_columns}, member"
         )
 
     def sql_for(self, count: int) -> str:
@@ -289,11 +340,10 @@ def _contact_groupings() -> dict[str, _Grouping]:
             size_max=NAME_GROUP_MAX,
             columns=("c.first_name", "c.last_name"),
         ),
-        # The same last name (found through the name index), city and country. City and country
-        # are one key so that no database prefers the country index (a scan of a whole country).
+        # The same last name, city and country (the name and city index).
         "name_city": _Grouping(
             source=f"{contact} c",
-            keys=("LOWER(c.last_name)", "LOWER(c.city) || '|' || c.country"),
+            keys=("LOWER(c.last_name)", "LOWER(c.city)", "c.country"),
             member="c.id",
             where="c.last_name <> '' AND c.city <> ''",
             size_max=NAME_GROUP_MAX,
@@ -354,13 +404,13 @@ def _contacts_find(ids: set[int] | None) -> _Found:
     ):
         for members in groupings[reason].groups(query_ids):
             keyed = [
-                (member, (name_key(first_name), name_key(last_name)))
+                (member, _Name.of(first_name, last_name))
                 for member, first_name, last_name in members
             ]
             for (first, first_name), (second, second_name) in itertools.combinations(keyed, 2):
                 if ids is not None and first not in ids and second not in ids:
                     continue
-                likeness = name_likeness(first_name, second_name)
+                likeness = _names_likeness(first_name, second_name)
                 if likeness:
                     found.add(first, second, reason, scores[likeness])
     return found

@@ -123,6 +123,10 @@ class Contact(PartyModel):
             models.Index(fields=["lifecycle_stage"], name="parties_contact_stage_idx"),
             models.Index(fields=["country"], name="parties_contact_country_idx"),
             models.Index(fields=["primary_email"], name="parties_contact_email_idx"),
+            # Duplicate detection: people with the same last name in the same city and country.
+            models.Index(
+                Lower("last_name"), Lower("city"), "country", name="parties_contact_name_city_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -97,8 +97,17 @@ def test_the_api_root_lists_the_endpoints(api_client, rep):
 
     assert sorted(response.json()) == [
         "contacts",
+        "contacts/bulk-update",
+        "contacts/export",
+        "contacts/merge",
         "custom-fields",
+        "duplicates",
+        "imports",
         "organizations",
+        "organizations/bulk-update",
+        "organizations/export",
+        "organizations/merge",
+        "search",
         "tags",
         "teams",
         "tokens",

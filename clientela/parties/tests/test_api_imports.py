@@ -319,6 +319,7 @@ def test_errors_lists_every_bad_row_paginated(as_marketer, marketer):
     assert response.status_code == 200
     assert response.json() == {
         "count": 1,
+        "count_is_capped": False,
         "next": None,
         "previous": None,
         "results": [

@@ -521,6 +521,7 @@ def test_the_merge_page_shows_a_column_per_record_and_a_choice_where_they_differ
     assert f'name="field_last_name" value="{duplicate.pk}" checked' in html
     assert 'name="field_first_name"' not in html  # the same in both: nothing to choose
     assert "ana.ruiz@home.example" in html
+    assert "Merge 1 record into Ana Ruíz." in html
     assert (
         "Moving to it: 2 email addresses, 1 phone number, 1 organization, 1 tag, "
         "2 timeline events." in html

@@ -60,7 +60,9 @@ QUEUE_PAGE_SIZE = 25
 
 def _is_partial(request: HttpRequest, target: str) -> bool:
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and htmx.target == target and not htmx.history_restore_request
+    if not htmx:
+        return False
+    return bool(htmx.target == target and not htmx.history_restore_request)
 
 
 def _record_type(value: str | None) -> str:
@@ -99,8 +101,8 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
     selector = contacts_visible_to if record_type == CONTACTS else organizations_visible_to
     record = None
     if record_id is not None:
-        record = selector(actor).select_related(None).prefetch_related(None).filter(pk=record_id)
-        record = record.first()
+        found = selector(actor).select_related(None).prefetch_related(None).filter(pk=record_id)
+        record = found.first()
     context = {
         "nav": "contacts" if record_type == CONTACTS else "organizations",
         "record_type": record_type,
@@ -282,7 +284,7 @@ def _merge_page(request: HttpRequest, model: type[Contact] | type[Organization])
     choices = merge_default_choices(survivor, records)
     for key in choices:
         chosen = _int_or_none(data.get(f"field_{key}"))
-        if chosen in found:
+        if chosen is not None and chosen in found:
             choices[key] = chosen
     errors: list[str] = []
     is_conflict = False
@@ -295,7 +297,7 @@ def _merge_page(request: HttpRequest, model: type[Contact] | type[Organization])
         if not request.POST.get("confirm"):
             errors.append(_("Tick the box to confirm the merge."))
         else:
-            merge_service = contacts_merge if is_contacts else organizations_merge
+            merge_service: Any = contacts_merge if is_contacts else organizations_merge
             try:
                 merge = merge_service(
                     actor=actor,
