@@ -2447,11 +2447,13 @@ class _ImportRun:
 
     def _tags_resolve(self, names: Iterable[str]) -> None:
         """Ids of these tags in ``tag_ids`` (by lower-case name); created when missing (not in a dry run)."""
+        names = list(names)
+        if len(self.tag_ids) > _CACHE_LIMIT:
+            # Forget the cache before deciding what is missing: every name asked for needs its id.
+            self.tag_ids.clear()
         missing = {name.casefold(): name for name in names if name.casefold() not in self.tag_ids}
         if not missing:
             return
-        if len(self.tag_ids) > _CACHE_LIMIT:
-            self.tag_ids.clear()
         for tag_id, name in Tag.objects.filter(
             name__in=list(missing.values()) + [name.lower() for name in missing.values()]
         ).values_list("id", "name"):
@@ -2527,11 +2529,12 @@ class _ImportRun:
     def _organizations_for_names(self, rows: list[_Row]) -> None:
         """The id of each row's organization (by name, among those the actor sees), created when none."""
         wanted = {row.organization_key: row.organization for row in rows if row.organization}
+        if len(self.organization_ids) > _CACHE_LIMIT:
+            # Forget the cache before deciding what is missing: every row of this batch needs its id.
+            self.organization_ids.clear()
         missing = {key: name for key, name in wanted.items() if key not in self.organization_ids}
         if not missing:
             return
-        if len(self.organization_ids) > _CACHE_LIMIT:
-            self.organization_ids.clear()
         lowered = {name.lower() for name in missing.values()}
         lowered |= {name.translate(_ASCII_LOWER) for name in missing.values()}
         found = _select_in(

@@ -719,3 +719,30 @@ def test_a_job_queued_on_commit_runs_in_the_worker(manager, django_capture_on_co
 
     job.refresh_from_db()
     assert (job.status, job.created_count) == ("done", 1)
+
+
+def test_organizations_and_tags_resolve_after_their_caches_are_emptied(
+    manager, settings, monkeypatch
+):
+    # Regression: a full cache was emptied after deciding what was missing, losing ids the batch needed.
+    monkeypatch.setattr(imports, "_CACHE_LIMIT", 1)
+    settings.CLIENTELA_IMPORT_BATCH_SIZE = 2
+    content = (
+        "First Name,Last Name,Company Name,Tags\n"
+        "Ana,One,Acme,a\nBo,Two,Beta,b\nCy,Three,Acme,a\nDe,Four,Beta,b\nEd,Five,Gamma,c\n"
+    )
+
+    job = run_import(manager, content)
+
+    assert (job.created_count, job.failed_count) == (5, 0)
+    assert sorted(Organization.objects.values_list("name", flat=True)) == ["Acme", "Beta", "Gamma"]
+    assert sorted(
+        (contact.last_name, contact.organizations.get().name, contact.tags.get().name)
+        for contact in Contact.objects.all()
+    ) == [
+        ("Five", "Gamma", "c"),
+        ("Four", "Beta", "b"),
+        ("One", "Acme", "a"),
+        ("Three", "Acme", "a"),
+        ("Two", "Beta", "b"),
+    ]
