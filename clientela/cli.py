@@ -19,10 +19,7 @@ def _run(argv: list[str]) -> int:
     """Serve the web app and the background worker together; Ctrl-C stops both."""
     address = argv[0] if argv else os.environ.get("CLIENTELA_ADDRESS", "127.0.0.1:8000")
     command = [sys.executable, "-m", "clientela.cli"]
-    worker = subprocess.Popen([*command, "worker"])
-    processes = [worker, subprocess.Popen([*command, "runserver", address, "--noreload"])]
-    host = address if ":" in address else f"127.0.0.1:{address}"
-    print(f"Clientela is running on http://{host}/ with its worker. Ctrl-C stops both.", flush=True)
+    processes: list[subprocess.Popen[bytes]] = []
     stopping = False
 
     def stop(*_: object) -> None:
@@ -32,8 +29,14 @@ def _run(argv: list[str]) -> int:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
 
+    # Handlers first, children after: a child inherits an *ignored* SIGINT (as from a parent that
+    # ignores it, like some test runners) but not a handled one, which exec resets to the default.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    worker = subprocess.Popen([*command, "worker"])
+    processes += [worker, subprocess.Popen([*command, "runserver", address, "--noreload"])]
+    host = address if ":" in address else f"127.0.0.1:{address}"
+    print(f"Clientela is running on http://{host}/ with its worker. Ctrl-C stops both.", flush=True)
     exit_code = 0
     try:
         while processes:

@@ -130,8 +130,14 @@ def test_run_serves_pages_with_the_worker_and_ctrl_c_stops_both(tmp_path):
 
     # when `clientela run` starts and the login page is fetched
     log = (tmp_path / "run.log").open("w")
+    # Started with SIGINT ignored, as some parents (test runners, nohup) start it: Ctrl-C must still
+    # stop both children (regression: the web server inherited the ignored signal and never stopped).
     run = subprocess.Popen(  # noqa: S603 - our own interpreter
-        [*command, "run", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*command, "run", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         status = None
