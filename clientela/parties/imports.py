@@ -1647,6 +1647,8 @@ class _ImportRun:
         self.tag_names: dict[int, str] = {}
         self.organization_ids: dict[str, int] = {}
         self.fake_ids = 0
+        # A resumed job may have created organizations before it stopped.
+        self.organizations_created = job.processed_rows > 0
         self.users: dict[int, Any] = {self.actor.pk: self.actor}
         self.teams: dict[int, Any] = {}
         self.content_type_id = ContentType.objects.get_for_model(self.model).pk
@@ -2304,6 +2306,19 @@ class _ImportRun:
             locked.finished_at = timezone.now()
             locked.save(update_fields=["total_rows", "status", "finished_at", "updated_at"])
         self.job = locked
+        self._duplicates_scan_enqueue()
+
+    def _duplicates_scan_enqueue(self) -> None:
+        """After a job that wrote records, one scan of the whole table refreshes the duplicates review
+        queue in the background: once per job, not once per batch (ADR 0018)."""
+        from clientela.parties.tasks import duplicates_detect_task
+
+        job = self.job
+        if self.is_dry_run or not (job.created_count or job.updated_count):
+            return
+        duplicates_detect_task.enqueue(record_type=self.record_type)
+        if self.is_contacts and self.organizations_created:
+            duplicates_detect_task.enqueue(record_type=ImportRecordType.ORGANIZATIONS)
 
     def _seen_rebuild(
         self,
@@ -2368,18 +2383,8 @@ class _ImportRun:
                 else:
                     self._organizations_write(valid, result)
             self._batch_record(rows, first_row, last_row)
-        if not self.is_dry_run and (result.created or result.updated):
-            from clientela.parties.duplicates import duplicates_detect_for
-
-            duplicates_detect_for(
-                record_type=self.record_type, ids=[*result.created, *result.updated]
-            )
-        if not self.is_dry_run and result.organizations:
-            from clientela.parties.duplicates import duplicates_detect_for
-
-            duplicates_detect_for(
-                record_type=ImportRecordType.ORGANIZATIONS, ids=result.organizations
-            )
+        if result.organizations:
+            self.organizations_created = True
         if self.progress is not None:
             if self.bytes_counter and self.source.size:
                 read = self.bytes_counter[0].count or 1

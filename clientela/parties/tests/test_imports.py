@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clientela.core.models import CustomFieldDefinition, Event, Tag
 from clientela.core.selectors import events_of
-from clientela.parties import imports
+from clientela.parties import duplicates, imports
 from clientela.parties.imports import (
     import_file_store,
     import_job_cancel,
@@ -46,11 +46,11 @@ def duplicates_calls(monkeypatch):
     """Duplicate detection is another module's job: recorded here, not run."""
     calls = []
 
-    def record(*, record_type, ids):
-        calls.append((record_type, sorted(ids)))
-        return 0
+    def record(*, record_type):
+        calls.append(record_type)
+        return duplicates.DetectionCounts(created=0, updated=0, removed=0)
 
-    monkeypatch.setattr("clientela.parties.duplicates.duplicates_detect_for", record)
+    monkeypatch.setattr("clientela.parties.duplicates.duplicates_detect", record)
     return calls
 
 
@@ -699,10 +699,27 @@ def test_an_organization_without_a_name_fails(manager):
     assert errors_of(job) == [(2, "Name", "", "An organization needs a name.")]
 
 
-def test_duplicate_detection_gets_the_records_each_batch_created(manager, duplicates_calls):
+def test_a_job_that_wrote_records_rescans_for_duplicates_once(manager, settings, duplicates_calls):
+    settings.CLIENTELA_IMPORT_BATCH_SIZE = 1
     run_import(manager, "Name\nAnn Lee\nBo Berg\n")
 
-    assert duplicates_calls == [("contacts", sorted(Contact.objects.values_list("id", flat=True)))]
+    assert duplicates_calls == ["contacts"]
+
+
+def test_contacts_that_created_organizations_rescan_both(manager, duplicates_calls):
+    run_import(manager, "Name,Company Name\nAnn Lee,Acme\n")
+
+    assert duplicates_calls == ["contacts", "organizations"]
+
+
+def test_a_dry_run_or_a_job_that_changed_nothing_does_not_rescan(manager, duplicates_calls):
+    run_import(manager, "Name\nAnn Lee\n", is_dry_run=True)
+    assert duplicates_calls == []
+
+    run_import(manager, "Name\nAnn Lee\n")
+    run_import(manager, "Name\nAnn Lee\n")
+
+    assert duplicates_calls == ["contacts"]
 
 
 def test_a_job_queued_on_commit_runs_in_the_worker(manager, django_capture_on_commit_callbacks):
