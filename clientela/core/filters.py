@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from clientela.core.models import CustomFieldDefinition, CustomFieldType, Tag
+from clientela.core.widgets import fast_choice_widgets
 
 
 class SortFilter(django_filters.CharFilter):
@@ -134,6 +135,27 @@ def _multi_choice_method(lookup: str) -> Any:
         return queryset.filter(**{f"{lookup}__icontains": json.dumps(value)})
 
     return method
+
+
+class PageFilterSetMixin:
+    """For a FilterSet whose form a page shows: selects render fast (``core.widgets``), and no filter
+    adds ``DISTINCT``.
+
+    django-filter's multiple-choice filters add ``DISTINCT`` in case the field is a to-many relation;
+    on a list of a million rows that sorts and compares every column (90 ms at 200,000 contacts). Our
+    filters name columns, foreign keys, or tags with ``conjoined`` (one join per chosen tag, each
+    matching at most one row), so no row can come out twice.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        for filter_ in self.filters.values():  # type: ignore[attr-defined]
+            filter_.distinct = False
+
+    def get_form_class(self) -> type[forms.Form]:
+        form_class = super().get_form_class()  # type: ignore[misc]
+        fast_choice_widgets(form_class.base_fields)
+        return form_class
 
 
 class CustomFieldFilterSetMixin:

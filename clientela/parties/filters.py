@@ -10,7 +10,12 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from clientela.core.filters import CustomFieldFilterSetMixin, SortFilter, TagsFilter
+from clientela.core.filters import (
+    CustomFieldFilterSetMixin,
+    PageFilterSetMixin,
+    SortFilter,
+    TagsFilter,
+)
 from clientela.core.locale import country_choices
 from clientela.identity.models import Team, User
 from clientela.identity.selectors import teams_visible_to, users_visible_to
@@ -30,7 +35,7 @@ class _CountryFilter(django_filters.MultipleChoiceFilter):
         )
 
 
-class _PartyFilterSet(CustomFieldFilterSetMixin, django_filters.FilterSet):
+class _PartyFilterSet(PageFilterSetMixin, CustomFieldFilterSetMixin, django_filters.FilterSet):
     owner = django_filters.ModelMultipleChoiceFilter(queryset=User.objects.all(), label=_("Owner"))
     team = django_filters.ModelMultipleChoiceFilter(queryset=Team.objects.all(), label=_("Team"))
     tags = TagsFilter()

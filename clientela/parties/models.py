@@ -120,8 +120,22 @@ class Contact(PartyModel):
                 Lower("last_name"), Lower("first_name"), "id", name="parties_contact_name_idx"
             ),
             models.Index(fields=["-created_at", "-id"], name="parties_contact_created_idx"),
-            models.Index(fields=["lifecycle_stage"], name="parties_contact_stage_idx"),
-            models.Index(fields=["country"], name="parties_contact_country_idx"),
+            # A filter on stage or country, in name order: the first page is the index's first rows
+            # with that value, not a sort of every match (a fifth of a million contacts for one country).
+            models.Index(
+                "lifecycle_stage",
+                Lower("last_name"),
+                Lower("first_name"),
+                "id",
+                name="parties_contact_stage_nm_idx",
+            ),
+            models.Index(
+                "country",
+                Lower("last_name"),
+                Lower("first_name"),
+                "id",
+                name="parties_contact_cntry_name_idx",
+            ),
             models.Index(fields=["primary_email"], name="parties_contact_email_idx"),
             # Duplicate detection: people with the same last name in the same city and country.
             models.Index(

@@ -73,6 +73,27 @@ def contacts_visible_to(actor: Any) -> QuerySet[Contact]:
     )
 
 
+def contacts_listed_to(actor: Any) -> QuerySet[Contact]:
+    """Contacts ``actor`` may see with only what a row of the list page shows: owner, team, tags and
+    the names of the organizations ``actor`` may see (the primary email and phone are columns)."""
+    condition = scope_filter(actor, through="organization__")
+    affiliations = (
+        Affiliation.objects.none()
+        if condition is None
+        else Affiliation.objects.filter(condition)
+        .select_related("organization")
+        .only(
+            "contact_id", "organization_id", "is_primary", "organization__id", "organization__name"
+        )
+    )
+    return (
+        visible_to(Contact.objects.all(), actor)
+        .select_related("owner", "team")
+        .defer("search_text", "custom_fields")
+        .prefetch_related("tags", Prefetch("affiliations", queryset=affiliations))
+    )
+
+
 def organization_get(actor: Any, pk: Any) -> Organization:
     """One visible organization, or Http404 (the same answer for someone else's and for a missing id)."""
     return get_object_or_404(organizations_visible_to(actor), pk=pk)

@@ -33,7 +33,7 @@ from clientela.parties.models import Contact, Organization
 from clientela.parties.selectors import (
     LIST_COLUMNS,
     contact_get,
-    contacts_visible_to,
+    contacts_listed_to,
     list_columns_for,
     organization_get,
     organization_people,
@@ -113,7 +113,7 @@ CONTACT_LIST = ListPage(
     list_name="contacts",
     columns=CONTACT_COLUMNS,
     filterset_class=ContactFilterSet,
-    selector=contacts_visible_to,
+    selector=contacts_listed_to,
     template="parties/contact_list.html",
     nav="contacts",
     url_name="parties:contact_list",
