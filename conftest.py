@@ -20,6 +20,9 @@ def _test_settings(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    # pytest-django loads settings before this file sets CLIENTELA_VAR_DIR: uploads and import scratch
+    # files go to the test's own folder, never the developer's var/.
+    settings.VAR_DIR = tmp_path / "var"
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, QuerySet
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 
 from clientela.core.models import CustomFieldDefinition, CustomFieldType, Tag
@@ -44,9 +45,27 @@ class SortFilter(django_filters.CharFilter):
         ordering = []
         for expression in expressions:
             expr = F(expression) if isinstance(expression, str) else expression
-            ordering.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True))
+            # Empty values last, said only where there can be any: PostgreSQL walks a DESC index
+            # only for the order it holds (NULLS FIRST), so "created_at DESC NULLS LAST" would sort
+            # every row (150 ms at 200,000 contacts) to get the newest 50.
+            nulls_last = True if _may_be_null(queryset.model, expr) else None
+            ordering.append(
+                expr.desc(nulls_last=nulls_last) if descending else expr.asc(nulls_last=nulls_last)
+            )
         ordering.append(F("id").desc() if descending else F("id").asc())
         return queryset.order_by(*ordering)
+
+
+def _may_be_null(model: Any, expression: Any) -> bool:
+    """Whether ``expression`` (a column, or Lower/Upper of one) can be NULL on ``model``'s rows."""
+    if isinstance(expression, F):
+        try:
+            return bool(model._meta.get_field(expression.name).null)
+        except FieldDoesNotExist:
+            return True
+    if isinstance(expression, Lower | Upper):
+        return any(_may_be_null(model, source) for source in expression.get_source_expressions())
+    return True
 
 
 def lower(field: str) -> Any:

@@ -48,10 +48,15 @@ def language_name(code: str, language: str | None = None) -> str:
     return names.get(code.replace("-", "_")) or names.get(code.split("-")[0].lower()) or code
 
 
+@cache
+def _country_names(locale: str) -> dict[str, str]:
+    return dict(_countries(locale))
+
+
 def country_name(code: str, language: str | None = None) -> str:
     if not code:
         return ""
-    return dict(_countries(babel_locale(language))).get(code.upper(), code)
+    return _country_names(babel_locale(language)).get(code.upper(), code)
 
 
 @cache

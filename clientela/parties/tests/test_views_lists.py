@@ -1,4 +1,5 @@
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -356,3 +357,52 @@ def test_filters_never_add_distinct_and_never_repeat_a_row(client, rep):
         f"{contact.first_name} {contact.last_name}"
         for contact in Contact.objects.filter(country="DK")
     )
+
+
+def test_a_contact_row_shows_every_chosen_column_escaped(client, rep, settings):
+    settings.LANGUAGE_CODE = "en"
+    organization = OrganizationFactory(owner=rep, name="Acme & <Sons>")
+    contact = ContactFactory(
+        first_name="Ana<b>",
+        last_name="Ruiz",
+        owner=rep,
+        primary_email="ana@example.com",
+        primary_phone="+4532123456",
+        job_title="CTO & founder",
+        lifecycle_stage="customer",
+        city="Aarhus",
+        country="DK",
+    )
+    AffiliationFactory(contact=contact, organization=organization)
+    contact.tags.create(name="VIP")
+    Contact.objects.filter(pk=contact.pk).update(
+        created_at=datetime(2026, 3, 4, 23, 30, tzinfo=UTC)
+    )
+    list_columns_set(actor=rep, list_name="contacts", columns=list(LIST_COLUMNS["contacts"]))
+    rep.time_zone = "Europe/Copenhagen"
+    rep.save(update_fields=["time_zone"])
+    client.force_login(rep)
+
+    html = client.get(CONTACTS).content.decode()
+
+    row = re.search(r'<tr data-testid="contact-row">.*?</tr>', html, re.S).group(0)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert cells[0] == (
+        f'<input type="checkbox" name="ids" value="{contact.pk}" form="contacts-bulk" data-bulk-row '
+        'aria-label="Select Ana&lt;b&gt; Ruiz">'
+    )
+    assert cells[1:] == [
+        f'<a href="/contacts/{contact.pk}/">Ana&lt;b&gt; Ruiz</a>',
+        '<a href="mailto:ana@example.com">ana@example.com</a>',
+        "+45 32 12 34 56",
+        f'<a href="/organizations/{organization.pk}/">Acme &amp; &lt;Sons&gt;</a>',
+        "CTO &amp; founder",
+        "Customer",
+        '<span class="tag">VIP</span>',
+        str(rep),
+        str(contact.team or ""),
+        "Aarhus",
+        "Denmark",
+        # in the person's time zone, an hour ahead of UTC in March
+        '<time datetime="2026-03-05T00:30:00+01:00">03/05/2026</time>',
+    ]
