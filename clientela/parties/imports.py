@@ -111,6 +111,8 @@ _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|txt|tsv|xlsx)$")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 # Text a spreadsheet could run as a formula starts with one of these (OWASP "CSV injection").
 _FORMULA_STARTS = frozenset("=+-@\t\r")
+# An import that wrote at least this many records refreshes PostgreSQL's planner statistics.
+STATISTICS_REFRESH_ROWS = 10_000
 # Caches that grow with the distinct values of a file are emptied past this size (memory stays bounded).
 _CACHE_LIMIT = 20_000
 
@@ -2306,7 +2308,24 @@ class _ImportRun:
             locked.finished_at = timezone.now()
             locked.save(update_fields=["total_rows", "status", "finished_at", "updated_at"])
         self.job = locked
+        self._statistics_refresh()
         self._duplicates_scan_enqueue()
+
+    def _statistics_refresh(self) -> None:
+        """After a large import, PostgreSQL's planner learns the tables' new sizes and values at once
+        instead of whenever autovacuum gets to them (lists sorted newest first chose a full sort until
+        then). SQLite is left alone: its planner chose worse plans with sampled statistics."""
+        job = self.job
+        if (
+            self.is_dry_run
+            or connection.vendor != "postgresql"
+            or job.created_count + job.updated_count < STATISTICS_REFRESH_ROWS
+        ):
+            return
+        models_ = (Contact, ContactEmail, ContactPhone, Affiliation, Organization)
+        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models_)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
 
     def _duplicates_scan_enqueue(self) -> None:
         """After a job that wrote records, one scan of the whole table refreshes the duplicates review

@@ -8,6 +8,8 @@ from datetime import date, datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clientela.core.models import CustomFieldDefinition, Event, Tag
 from clientela.core.selectors import events_of
@@ -763,3 +765,20 @@ def test_organizations_and_tags_resolve_after_their_caches_are_emptied(
         ("Three", "Acme", "a"),
         ("Two", "Beta", "b"),
     ]
+
+
+def test_a_large_import_refreshes_planner_statistics_on_postgresql_only(manager, monkeypatch):
+    monkeypatch.setattr(imports, "STATISTICS_REFRESH_ROWS", 2)
+
+    with CaptureQueriesContext(connection) as queries:
+        run_import(manager, "Name\nAnn Lee\nBo Berg\n")
+        run_import(manager, "Name\nCy Dahl\n", is_dry_run=True)
+
+    analyzed = [query["sql"] for query in queries if query["sql"].startswith("ANALYZE")]
+    if connection.vendor == "postgresql":
+        assert analyzed == [
+            'ANALYZE "parties_contact", "parties_contactemail", "parties_contactphone", '
+            '"parties_affiliation", "parties_organization"'
+        ]
+    else:
+        assert analyzed == []
