@@ -138,6 +138,7 @@ CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
         "correo electrónico 3",
         "ईमेल 3",
     ),
+    "emails": ("email addresses", "e-mails", "correos", "correos electrónicos", "e-mailadresser"),
     "phone": (
         "phone",
         "phone number",
@@ -163,6 +164,7 @@ CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
         "फ़ोन नंबर",
         "टेलीफ़ोन",
     ),
+    "phones": ("phone numbers", "telephones", "teléfonos", "telefoner", "telefonnumre"),
     "mobile": (
         "mobile",
         "mobile phone",
@@ -221,6 +223,7 @@ CONTACT_SYNONYMS: dict[str, tuple[str, ...]] = {
         "company",
         "company name",
         "organization",
+        "organizations",
         "organisation",
         "organization name",
         "organisation name",

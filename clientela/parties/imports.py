@@ -106,6 +106,9 @@ REPORT_HEADER = ["row", "outcome", "record_id", "column", "value", "reason"]
 # Fields several columns may fill (their values are added together).
 MULTI_VALUED_FIELDS = frozenset({"tags"})
 EMAIL_FIELDS = ("email", "email_2", "email_3")
+# Fields whose one cell holds several values, separated as exports write them ("a@x.dk; b@y.dk").
+SEVERAL_FIELDS = frozenset({"emails", "phones"})
+LIST_SEPARATOR = "; "
 CUSTOM_FIELD_PREFIX = "cf:"
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|txt|tsv|xlsx)$")
 _SURROGATES = re.compile("[\udc80-\udcff]")
@@ -141,9 +144,19 @@ _CONTACT_FIELDS: tuple[tuple[str, Any, Any], ...] = (
     ("email", gettext_lazy("Email"), ""),
     ("email_2", gettext_lazy("Second email"), ""),
     ("email_3", gettext_lazy("Third email"), ""),
+    (
+        "emails",
+        gettext_lazy("Several emails"),
+        gettext_lazy("Separated by ;, as Clientela’s exports write them."),
+    ),
     ("phone", gettext_lazy("Phone"), gettext_lazy("Any common format; stored as +4532123456.")),
     ("mobile", gettext_lazy("Mobile phone"), ""),
     ("work_phone", gettext_lazy("Work phone"), ""),
+    (
+        "phones",
+        gettext_lazy("Several phones"),
+        gettext_lazy("Separated by ;, as Clientela’s exports write them."),
+    ),
     ("job_title", gettext_lazy("Job title"), ""),
     (
         "organization",
@@ -1175,6 +1188,11 @@ _PLAIN_EMAIL = re.compile(
 )
 
 
+def _parts(value: str) -> list[str]:
+    """The values of a cell holding several, separated by ";" (empty ones left out)."""
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
 def _email_clean(value: str) -> str | None:
     """The address with a lower-case domain, or None when Django's validator refuses it."""
     if len(value) > 254:
@@ -1294,9 +1312,11 @@ _CONTACT_KINDS: dict[str, tuple[int, Any]] = {
     "email": (K_EMAIL, EmailKind.WORK),
     "email_2": (K_EMAIL, EmailKind.PERSONAL),
     "email_3": (K_EMAIL, EmailKind.OTHER),
+    "emails": (K_EMAIL, EmailKind.WORK),
     "phone": (K_PHONE, PhoneKind.MOBILE),
     "mobile": (K_PHONE, PhoneKind.MOBILE),
     "work_phone": (K_PHONE, PhoneKind.WORK),
+    "phones": (K_PHONE, PhoneKind.MOBILE),
     "job_title": (K_TEXT, None),
     "organization": (K_ORGANIZATION, None),
     "organization_role": (K_TEXT, None),
@@ -1773,6 +1793,10 @@ class _ImportRun:
             value = raw.strip()
             if not value:
                 continue
+            if value[0] == "'" and value[1:2] in _FORMULA_STARTS:
+                # How exports keep a spreadsheet from running a cell (core.spreadsheets): read back as
+                # the text it stands for, which the formula check below still sees.
+                value = value[1:]
             kind = column.kind
             first = raw[0]
             if first in _FORMULA_STARTS or value[0] in _FORMULA_STARTS:
@@ -1794,25 +1818,27 @@ class _ImportRun:
                     continue
                 values[column.field] = value
             elif kind == K_EMAIL:
-                email = _email_clean(value)
-                if email is None:
-                    row.fail(
-                        column.index,
-                        column.header,
-                        raw,
-                        _("“%(value)s” is not a valid email address.") % {"value": value},
-                    )
-                    continue
-                row.emails.append((email, column.extra, column.index))
+                for part in _parts(value) if column.field in SEVERAL_FIELDS else (value,):
+                    email = _email_clean(part)
+                    if email is None:
+                        row.fail(
+                            column.index,
+                            column.header,
+                            raw,
+                            _("“%(value)s” is not a valid email address.") % {"value": part},
+                        )
+                        break
+                    row.emails.append((email, column.extra, column.index))
             elif kind == K_PHONE:
-                number_, message = self.phones.normalize(value, region)
-                if message:
-                    row.fail(column.index, column.header, raw, message)
-                    continue
-                if self.is_contacts:
-                    row.phones.append((number_, column.extra, column.index))
-                else:
-                    values["phone"] = number_
+                for part in _parts(value) if column.field in SEVERAL_FIELDS else (value,):
+                    number_, message = self.phones.normalize(part, region)
+                    if message:
+                        row.fail(column.index, column.header, raw, message)
+                        break
+                    if self.is_contacts:
+                        row.phones.append((number_, column.extra, column.index))
+                    else:
+                        values["phone"] = number_
             elif kind == K_COUNTRY:
                 code = self.country_cache.get(value)
                 if code is None:
@@ -1839,6 +1865,18 @@ class _ImportRun:
                     continue
                 values["_full_first"], values["_full_last"] = first_name, last_name
             elif kind == K_ORGANIZATION:
+                if LIST_SEPARATOR in value:
+                    row.fail(
+                        column.index,
+                        column.header,
+                        raw,
+                        _(
+                            "One organization per row: this cell names %(count)d (separated by ;). "
+                            "Link the others on the contact’s page."
+                        )
+                        % {"count": len(_parts(value))},
+                    )
+                    continue
                 if len(value) > column.limit:
                     self._too_long(row, column, raw, value)
                     continue

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from clientela.core.models import CustomFieldDefinition, Event, Tag
 from clientela.core.selectors import events_of
@@ -34,7 +35,7 @@ from clientela.parties.models import (
     ImportRowError,
     Organization,
 )
-from clientela.parties.services import contact_create
+from clientela.parties.services import contact_create, organization_create
 from clientela.parties.tests.factories import ContactFactory
 
 FORMULA = (
@@ -782,3 +783,66 @@ def test_a_large_import_refreshes_planner_statistics_on_postgresql_only(manager,
         ]
     else:
         assert analyzed == []
+
+
+def test_an_export_imports_back_with_every_email_phone_and_its_organization(client, manager):
+    acme = organization_create(actor=manager, name="Acme ApS")
+    contact_create(
+        actor=manager,
+        first_name="José",
+        last_name="Ødegård",
+        country="DK",
+        emails=[{"email": "jose@acme.dk"}, {"email": "jose@home.dk"}],
+        phones=[{"number": "+45 32 12 34 56"}, {"number": "+1 415-555-0100"}],
+        organizations=[{"organization": acme}],
+        tags=["VIP", "Beta"],
+    )
+    client.force_login(manager)
+    exported = b"".join(
+        client.get(reverse("parties:contact_export"), {"format": "csv"}).streaming_content
+    )
+    Contact.objects.all().delete()
+    header = exported.decode("utf-8-sig").splitlines()[0].split(",")
+
+    assert {
+        name: key
+        for name, key in import_mapping_guess("contacts", header).items()
+        if name in ("emails", "phones", "organizations")
+    } == {"emails": "emails", "phones": "phones", "organizations": "organization"}
+    job = run_import(manager, exported, name="contacts.csv")
+
+    assert (job.created_count, job.failed_count) == (1, 0)
+    contact = Contact.objects.get()
+    assert sorted(contact.emails.values_list("email", "is_primary")) == [
+        ("jose@acme.dk", True),
+        ("jose@home.dk", False),
+    ]
+    assert sorted(contact.phones.values_list("number", "is_primary")) == [
+        ("+14155550100", False),
+        ("+4532123456", True),
+    ]
+    assert [organization.name for organization in contact.organizations.all()] == ["Acme ApS"]
+    assert sorted(contact.tags.values_list("name", flat=True)) == ["Beta", "VIP"]
+
+
+def test_a_cell_naming_several_organizations_fails_its_row(manager):
+    job = run_import(manager, "Name,organizations\nAnn Lee,Acme; Beta\nBo Berg,Acme\n")
+
+    assert (job.created_count, job.failed_count) == (1, 1)
+    assert errors_of(job) == [
+        (
+            2,
+            "organizations",
+            "Acme; Beta",
+            "One organization per row: this cell names 2 (separated by ;). Link the others on the "
+            "contact’s page.",
+        )
+    ]
+
+
+def test_several_emails_in_one_cell_report_the_bad_one(manager):
+    job = run_import(manager, "Name,Emails\nAnn Lee,ann@x.dk; not-an-email\n")
+
+    assert errors_of(job) == [
+        (2, "Emails", "ann@x.dk; not-an-email", "“not-an-email” is not a valid email address.")
+    ]
