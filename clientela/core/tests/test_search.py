@@ -7,6 +7,7 @@ with and without DATABASE_URL.
 import pytest
 from django.db import connection
 
+from clientela.core import search
 from clientela.core.search import (
     MAX_QUERY_LENGTH,
     SearchTerm,
@@ -477,7 +478,11 @@ def test_names_that_start_with_the_query_come_first_then_the_others_by_name(rep)
 
 
 @pytest.mark.django_db
-def test_the_best_matches_are_limited_and_name_starts_fill_them_first(rep):
+@pytest.mark.parametrize("sort_cap", [2000, 3])
+def test_the_best_matches_are_limited_and_name_starts_fill_them_first(rep, monkeypatch, sort_cap):
+    # PostgreSQL sorts up to SEARCH_SORT_CAP matches by key and walks the name order past it: both
+    # give the same answer.
+    monkeypatch.setattr(search, "SEARCH_SORT_CAP", sort_cap)
     for index in range(5):
         contact_create(actor=rep, first_name="Aaron", last_name=f"Hans{index}")
         contact_create(actor=rep, first_name="Hans", last_name=f"Zeta{index}")
@@ -561,3 +566,19 @@ def test_on_postgresql_search_can_use_the_gin_indexes():
     assert "parties_contact_search_trgm" in substring_plan
     assert "parties_contact_search_words" in prefix_plan
     assert "parties_organization_search_trgm" in organization_plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's B-tree prefix index")
+@pytest.mark.django_db
+def test_on_postgresql_starts_with_can_use_the_prefix_index():
+    ContactFactory.create_batch(3)
+    OrganizationFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+
+    contact_plan = _plan(Contact.objects.filter(search_text__startswith="hans"))
+    organization_plan = _plan(Organization.objects.filter(search_text__startswith="acme"))
+
+    assert "parties_contact_search_prefix" in contact_plan
+    assert "parties_organization_search_prefix" in organization_plan
