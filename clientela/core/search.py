@@ -399,7 +399,9 @@ class SearchPrefixIndex(SearchIndex):
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            self._run(schema_editor, _postgresql_prefix_statements(self._table(app_label, to_state)))
+            self._run(
+                schema_editor, _postgresql_prefix_statements(self._table(app_label, to_state))
+            )
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
