@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "clientela.core",
     "clientela.identity",
     "clientela.parties",
+    "clientela.sales",
+    "clientela.activities",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,0 +1,7 @@
+"""Pages: public (issue 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+urlpatterns: list[Any] = []
