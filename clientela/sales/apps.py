@@ -9,6 +9,12 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from clientela.core.events import register_event_kinds
-        from clientela.sales.events import DealEvent, LeadEvent, PipelineEvent, WebFormEvent
+        from clientela.sales.events import (
+            AssignmentRuleEvent,
+            DealEvent,
+            LeadEvent,
+            PipelineEvent,
+            WebFormEvent,
+        )
 
-        register_event_kinds(DealEvent, LeadEvent, PipelineEvent, WebFormEvent)
+        register_event_kinds(AssignmentRuleEvent, DealEvent, LeadEvent, PipelineEvent, WebFormEvent)

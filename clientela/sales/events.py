@@ -42,3 +42,9 @@ class WebFormEvent(models.TextChoices):
     CREATED = "web_form.created", _("Created")
     CHANGED = "web_form.changed", _("Changed")
     DELETED = "web_form.deleted", _("Deleted")
+
+
+class AssignmentRuleEvent(models.TextChoices):
+    CREATED = "assignment_rule.created", _("Created")
+    CHANGED = "assignment_rule.changed", _("Changed")
+    DELETED = "assignment_rule.deleted", _("Deleted")
