@@ -7,10 +7,12 @@ from typing import Any
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
+from clientela.activities import api as activities_api
 from clientela.core import api_views as core_api
 from clientela.core.api import api_not_found
 from clientela.identity import api as identity_api
 from clientela.parties import api as parties_api
+from clientela.sales import api as sales_api
 
 
 class ApiRouter(DefaultRouter):
@@ -23,5 +25,5 @@ class ApiRouter(DefaultRouter):
 
 
 router = ApiRouter()
-for module in (core_api, identity_api, parties_api):
+for module in (core_api, identity_api, parties_api, sales_api, activities_api):
     module.register(router)

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "clientela.core",
     "clientela.identity",
     "clientela.parties",
+    "clientela.sales",
+    "clientela.activities",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -260,6 +262,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         # Imports (and duplicates) name the kind of party record with the same choices.
         "PartyRecordTypeEnum": "clientela.parties.choices.ImportRecordType",
+        # Deals' status and stages' outcome share values, as do close reasons' outcomes.
+        "DealStatusEnum": "clientela.sales.choices.DealStatus",
+        "CloseOutcomeEnum": "clientela.sales.choices.CloseOutcome",
     },
 }
 
@@ -268,6 +273,8 @@ CLIENTELA_BASE_URL = os.environ.get("CLIENTELA_BASE_URL", "http://127.0.0.1:8000
 CLIENTELA_DEFAULT_PHONE_REGION = os.environ.get("CLIENTELA_DEFAULT_PHONE_REGION", "US")
 CLIENTELA_DEFAULT_CURRENCY = os.environ.get("CLIENTELA_DEFAULT_CURRENCY", "USD")
 CLIENTELA_API_MAX_PAGE_SIZE = 200
+# Public web forms: at most this many submissions per form and address in this many minutes ("5/10").
+CLIENTELA_WEBFORM_RATE_LIMIT = os.environ.get("CLIENTELA_WEBFORM_RATE_LIMIT", "5/10")
 # How long an API POST's Idempotency-Key is remembered (core/idempotency.py).
 CLIENTELA_IDEMPOTENCY_HOURS = int(os.environ.get("CLIENTELA_IDEMPOTENCY_HOURS", "24"))
 CLIENTELA_LIST_PAGE_SIZE = 50

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("clientela.core.urls")),
     path("", include("clientela.identity.urls")),
     path("", include("clientela.parties.urls")),
+    path("", include("clientela.sales.urls")),
+    path("", include("clientela.activities.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -230,3 +230,38 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Notification(models.Model):
+    """A message for one person inside Clientela (the bell in the header): a lead assigned to them, a
+    task reminder. Sent by services; read when the person opens it."""
+
+    # CASCADE: notifications are the person's own.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=64)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="core_notification_user_idx"),
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="core_notification_unread_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -52,6 +52,19 @@ class Perm(StrEnum):
     PARTIES_EXPORT = "parties.export"
     # Merge duplicates into one record (and undo a merge).
     PARTIES_MERGE = "parties.merge"
+    # Leads and deals (issue 4): see, create, change, delete, give to others, and close deals.
+    SALES_VIEW = "sales.view"
+    SALES_ADD = "sales.add"
+    SALES_CHANGE = "sales.change"
+    SALES_DELETE = "sales.delete"
+    SALES_ASSIGN = "sales.assign"
+    # Pipelines, stages, close reasons, assignment rules and web forms.
+    SALES_CONFIGURE = "sales.configure"
+    # Sales reports: stage durations, conversion, win rate, forecast.
+    SALES_REPORTS = "sales.reports"
+    # Calls, meetings, emails, notes and tasks on the records one may see.
+    ACTIVITIES_VIEW = "activities.view"
+    ACTIVITIES_ADD = "activities.add"
     TAGS_MANAGE = "tags.manage"
     CUSTOM_FIELDS_MANAGE = "custom_fields.manage"
     USERS_VIEW = "users.view"
@@ -66,8 +79,14 @@ class RolePolicy:
     permissions: frozenset[Perm]
 
 
-_READ = {Perm.PARTIES_VIEW, Perm.USERS_VIEW}
-_WRITE = _READ | {Perm.PARTIES_ADD, Perm.PARTIES_CHANGE}
+_READ = {Perm.PARTIES_VIEW, Perm.USERS_VIEW, Perm.SALES_VIEW, Perm.ACTIVITIES_VIEW}
+_WRITE = _READ | {
+    Perm.PARTIES_ADD,
+    Perm.PARTIES_CHANGE,
+    Perm.SALES_ADD,
+    Perm.SALES_CHANGE,
+    Perm.ACTIVITIES_ADD,
+}
 
 ROLE_POLICIES: dict[str, RolePolicy] = {
     Role.ADMINISTRATOR: RolePolicy(Scope.ALL, frozenset(Perm)),
@@ -82,6 +101,9 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
                 Perm.PARTIES_EXPORT,
                 Perm.PARTIES_MERGE,
                 Perm.TAGS_MANAGE,
+                Perm.SALES_DELETE,
+                Perm.SALES_ASSIGN,
+                Perm.SALES_REPORTS,
             }
         ),
     ),
@@ -91,7 +113,10 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
         Scope.OWN_AND_SHARED,
         frozenset(_WRITE | {Perm.TAGS_MANAGE, Perm.PARTIES_IMPORT, Perm.PARTIES_EXPORT}),
     ),
-    Role.ANALYST: RolePolicy(Scope.ALL, frozenset(_READ | {Perm.AUDIT_VIEW, Perm.PARTIES_EXPORT})),
+    Role.ANALYST: RolePolicy(
+        Scope.ALL,
+        frozenset(_READ | {Perm.AUDIT_VIEW, Perm.PARTIES_EXPORT, Perm.SALES_REPORTS}),
+    ),
 }
 
 

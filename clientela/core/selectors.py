@@ -102,3 +102,10 @@ def custom_field_definitions_visible_to(actor: Any) -> QuerySet[CustomFieldDefin
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return CustomFieldDefinition.objects.none()
     return CustomFieldDefinition.objects.all()
+
+
+def notifications_of(user: Any) -> QuerySet[Any]:
+    """``user``'s own notifications, newest first (nobody sees anyone else's)."""
+    from clientela.core.models import Notification
+
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")

@@ -131,3 +131,28 @@ def custom_field_definition_delete(*, actor: Any, definition: CustomFieldDefinit
     require_perm(actor, Perm.CUSTOM_FIELDS_MANAGE)
     event_record(actor=actor, record=definition, kind=CoreEvent.CUSTOM_FIELD_DELETED)
     definition.delete()
+
+
+# -- notifications (issue 4) ---------------------------------------------------------------------
+
+
+def notification_send(*, user: Any, kind: str, title: str, body: str = "", url: str = "") -> Any:
+    """Leave ``user`` a message in Clientela (the bell in the header). ``kind`` is the event kind it
+    is about ("lead.assigned", "task.reminded"); ``title`` is already in the user's language."""
+    from clientela.core.models import Notification
+
+    return Notification.objects.create(
+        user=user, kind=kind, title=title[:200], body=body, url=url[:500]
+    )
+
+
+def notifications_mark_read(*, user: Any, ids: list[int] | None = None) -> int:
+    """Mark ``user``'s notifications read (only ``ids`` when given); returns how many changed."""
+    from django.utils import timezone
+
+    from clientela.core.models import Notification
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())

@@ -96,22 +96,37 @@ def test_the_api_root_lists_the_endpoints(api_client, rep):
     response = api_client.get("/api/v1/")
 
     assert sorted(response.json()) == [
+        "activities",
+        "assignment-rules",
+        "close-reasons",
         "contacts",
         "contacts/bulk-update",
         "contacts/export",
         "contacts/merge",
         "custom-fields",
+        "deals",
         "duplicates",
         "imports",
+        "leads",
         "organizations",
         "organizations/bulk-update",
         "organizations/export",
         "organizations/merge",
+        "pipelines",
+        "reports/conversion",
+        "reports/forecast",
+        "reports/lead-response",
+        "reports/sales-cycle",
+        "reports/stage-durations",
+        "reports/velocity",
+        "reports/win-rate",
         "search",
         "tags",
+        "tasks",
         "teams",
         "tokens",
         "users",
+        "web-forms",
     ]
 
 

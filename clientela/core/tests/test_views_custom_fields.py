@@ -40,6 +40,8 @@ def test_custom_field_list_shows_definitions_per_record_type(client, admin_user)
     assert [group["record_type"] for group in response.context["groups"]] == [
         "parties.organization",
         "parties.contact",
+        "sales.deal",
+        "sales.lead",
     ]
     assert "<td><code>segment</code></td>" in html
     assert 'href="/settings/custom-fields/new/?record_type=parties.contact"' in html
