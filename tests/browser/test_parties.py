@@ -125,7 +125,7 @@ def test_a_representative_opening_another_teams_contact_gets_not_found(
     page.get_by_label("Email").fill(rep.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
+    page.wait_for_url(lambda url: "/login/" not in url)
 
     response = page.goto(f"/contacts/{other.pk}/")
 
