@@ -2554,6 +2554,42 @@ class _ImportRun:
             ],
         )
 
+    def _ownership_and_tag_events(
+        self,
+        record_id: int,
+        label: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        new_tags: Iterable[int],
+        kinds: Any,
+    ) -> list[tuple[Any, ...]]:
+        """The owner/team change and tagging events of one updated record (``kinds``: ContactEvent
+        or OrganizationEvent), as rows for ``_events``."""
+        data: dict[str, Any] = {"label": label, "import": self.job.pk}
+        events = []
+        owner_diff = {}
+        for key, column, as_json in (
+            ("owner", "owner_id", self._user_json),
+            ("team", "team_id", self._team_json),
+        ):
+            if before[column] != after[column]:
+                owner_diff[key] = {"old": as_json(before[column]), "new": as_json(after[column])}
+        if owner_diff:
+            events.append(
+                (
+                    self.content_type_id,
+                    record_id,
+                    kinds.OWNER_CHANGED.value,
+                    {**data, "changes": owner_diff},
+                )
+            )
+        tags = sorted(self.tag_names[tag_id] for tag_id in new_tags)
+        if tags:
+            events.append(
+                (self.content_type_id, record_id, kinds.TAGGED.value, {**data, "tags": tags})
+            )
+        return events
+
     def _user_json(self, user_id: int | None) -> Any:
         if user_id is None:
             return None
@@ -3234,39 +3270,9 @@ class _ImportRun:
                         {"label": label, "changes": diff, "import": job_id},
                     )
                 )
-            owner_diff = {}
-            if before["owner_id"] != after["owner_id"]:
-                owner_diff["owner"] = {
-                    "old": self._user_json(before["owner_id"]),
-                    "new": self._user_json(after["owner_id"]),
-                }
-            if before["team_id"] != after["team_id"]:
-                owner_diff["team"] = {
-                    "old": self._team_json(before["team_id"]),
-                    "new": self._team_json(after["team_id"]),
-                }
-            if owner_diff:
-                events.append(
-                    (
-                        type_id,
-                        contact_id,
-                        ContactEvent.OWNER_CHANGED.value,
-                        {"label": label, "changes": owner_diff, "import": job_id},
-                    )
-                )
-            if state["new_tags"]:
-                events.append(
-                    (
-                        type_id,
-                        contact_id,
-                        ContactEvent.TAGGED.value,
-                        {
-                            "label": label,
-                            "tags": sorted(self.tag_names[tag_id] for tag_id in state["new_tags"]),
-                            "import": job_id,
-                        },
-                    )
-                )
+            events += self._ownership_and_tag_events(
+                contact_id, label, before, after, state["new_tags"], ContactEvent
+            )
         writer = self.writer
         writer.update(Contact._meta.db_table, _columns(Contact, update_columns), updates)
         writer.insert(
@@ -3591,39 +3597,9 @@ class _ImportRun:
                         {"label": label, "changes": diff, "import": job_id},
                     )
                 )
-            owner_diff = {}
-            if before["owner_id"] != after["owner_id"]:
-                owner_diff["owner"] = {
-                    "old": self._user_json(before["owner_id"]),
-                    "new": self._user_json(after["owner_id"]),
-                }
-            if before["team_id"] != after["team_id"]:
-                owner_diff["team"] = {
-                    "old": self._team_json(before["team_id"]),
-                    "new": self._team_json(after["team_id"]),
-                }
-            if owner_diff:
-                events.append(
-                    (
-                        type_id,
-                        organization_id,
-                        OrganizationEvent.OWNER_CHANGED.value,
-                        {"label": label, "changes": owner_diff, "import": job_id},
-                    )
-                )
-            if state["new_tags"]:
-                events.append(
-                    (
-                        type_id,
-                        organization_id,
-                        OrganizationEvent.TAGGED.value,
-                        {
-                            "label": label,
-                            "tags": sorted(self.tag_names[tag_id] for tag_id in state["new_tags"]),
-                            "import": job_id,
-                        },
-                    )
-                )
+            events += self._ownership_and_tag_events(
+                organization_id, label, before, after, state["new_tags"], OrganizationEvent
+            )
         self.writer.update(
             Organization._meta.db_table, _columns(Organization, update_columns), updates
         )

@@ -846,3 +846,30 @@ def test_several_emails_in_one_cell_report_the_bad_one(manager):
     assert errors_of(job) == [
         (2, "Emails", "ann@x.dk; not-an-email", "“not-an-email” is not a valid email address.")
     ]
+
+
+@pytest.mark.parametrize("record_type", ["contacts", "organizations"])
+def test_an_update_that_changes_the_owner_and_adds_tags_records_both_events(
+    manager, rep_a2, record_type
+):
+    header = "Name,Owner,Tags" if record_type == "organizations" else "Name,Email,Owner,Tags"
+    row = "Acme" if record_type == "organizations" else "Ann Lee,ann@example.com"
+    run_import(manager, f"{header}\n{row},,\n", record_type=record_type)
+
+    job = run_import(
+        manager,
+        f"{header}\n{row},rep2@example.com,VIP\n",
+        record_type=record_type,
+        on_match="overwrite",
+    )
+
+    model = Organization if record_type == "organizations" else Contact
+    record = model.objects.get()
+    prefix = "organization" if record_type == "organizations" else "contact"
+    owner_changed = events_of(record).get(kind=f"{prefix}.owner_changed")
+    assert (job.updated_count, record.owner) == (1, rep_a2)
+    assert owner_changed.data["changes"]["owner"]["new"]["id"] == rep_a2.pk
+    assert owner_changed.data["changes"]["owner"]["old"]["id"] == manager.pk
+    assert owner_changed.data["import"] == job.pk
+    tagged = events_of(record).get(kind=f"{prefix}.tagged")
+    assert (tagged.data["tags"], tagged.data["import"]) == (["VIP"], job.pk)
